@@ -1,0 +1,40 @@
+#!/bin/sh
+# Install the Debian packages a make target needs, when they are missing.
+# Usage: scripts/deps.sh build|test|fuzz|bench|run
+# As root this runs apt-get; otherwise it prints the exact command and fails.
+set -e
+
+build="cmake make gcc pkg-config libevent-dev libssl-dev libc-ares-dev libsqlite3-dev libsodium-dev"
+test="$build libcmocka-dev python3-pytest python3-cryptography swaks"
+fuzz="$build clang libclang-rt-14-dev"
+bench="$build libgmime-3.0-dev postfix"
+
+case "$1" in
+build|run) want="$build" ;;
+test) want="$test" ;;
+fuzz|asan) want="$test clang libclang-rt-14-dev" ;;
+bench) want="$bench" ;;
+*) echo "usage: $0 build|test|fuzz|asan|bench|run" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "missing Debian packages:$missing" >&2
+	echo "install them with: sudo apt-get install -y$missing" >&2
+	exit 1
+fi
+echo "installing Debian packages:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+# postfix asks questions on install; answer them for a local-only setup
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections 2>/dev/null || true
+if ! apt-get install -y -q --no-install-recommends $missing; then
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends $missing
+fi

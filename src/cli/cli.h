@@ -1,0 +1,9 @@
+#ifndef TERN_CLI_H
+#define TERN_CLI_H
+
+/* Each subcommand: argv[0] is the subcommand's name ("serve", "msg").
+   Returns the process exit status. */
+int cmd_serve(int argc, char **argv);
+int cmd_msg(int argc, char **argv);
+
+#endif

@@ -1,0 +1,52 @@
+/* tern: one binary, subcommands. */
+#include "lib.h"
+#include "log.h"
+#include "cli.h"
+
+#include <stdio.h>
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *usage;
+};
+
+static const struct command commands[] = {
+	{ "serve", cmd_serve, "serve [-c FILE] [--dev]      run the mail server in the foreground" },
+	{ "msg", cmd_msg, "msg inspect|bodystructure|envelope FILE   show how a message parses" },
+};
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "usage: tern COMMAND [ARGS]\n\ncommands:\n");
+	for (i = 0; i < N_ELEMENTS(commands); i++)
+		fprintf(out, "  tern %s\n", commands[i].usage);
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 64; /* EX_USAGE */
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("tern 0.1\n");
+		return 0;
+	}
+	for (i = 0; i < N_ELEMENTS(commands); i++) {
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "tern: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 64;
+}

@@ -16,4 +16,32 @@
 #define TERN_MIME_MAX_LINE_LENGTH    (64 * 1024)   /* a longer header line is split */
 #define TERN_ADDRESS_MAX_COUNT       10000     /* addresses in one header field */
 
+/*
+ * Network limits: the defaults of the [limits] config keys (the key is
+ * named after each). src/base/settings.c reads them into struct
+ * tern_limits; protocol code takes them from there, never from here.
+ */
+#define TERN_DEFAULT_MESSAGE_SIZE        52428800  /* message_size: bytes per message (SMTP SIZE, IMAP APPEND) */
+#define TERN_DEFAULT_RECIPIENTS          100       /* recipients: RCPT TO per message; RFC 5321 4.5.3.1.8 minimum */
+#define TERN_DEFAULT_LINE_LENGTH         8192      /* line_length: bytes per command line, CRLF excluded;
+						      RFC 5321 4.5.3.1.4 (512) and RFC 7162 section 4 (8192) minima */
+#define TERN_DEFAULT_BAD_COMMANDS        20        /* bad_commands: unknown/invalid commands before disconnect */
+#define TERN_DEFAULT_AUTH_FAILURES       3         /* auth_failures: failed AUTH/LOGIN per connection before disconnect */
+#define TERN_DEFAULT_CONNECTIONS         1000      /* connections: open client connections in all */
+#define TERN_DEFAULT_CONNECTIONS_PER_IP  20        /* connections_per_ip: open connections from one address */
+#define TERN_DEFAULT_SMTP_TIMEOUT        300       /* smtp_timeout (seconds): idle; RFC 5321 4.5.3.2.7 (5 minutes) */
+#define TERN_DEFAULT_IMAP_TIMEOUT        1800      /* imap_timeout: idle; RFC 9051 5.4 (at least 30 minutes) */
+#define TERN_DEFAULT_POP3_TIMEOUT        600       /* pop3_timeout: idle; RFC 1939 section 3 (at least 10 minutes) */
+#define TERN_DEFAULT_SESSION_TIMEOUT     3600      /* session_timeout: total time of one SMTP/POP3 connection */
+#define TERN_DEFAULT_HOPS                100       /* hops: Received fields before a loop is assumed; RFC 5321 6.3 */
+
+/* Bounds of the config values themselves (settings.c checks them). */
+#define TERN_LIMIT_MIN_LINE_LENGTH       512       /* RFC 5321 4.5.3.1.4 command line */
+#define TERN_LIMIT_MAX_LINE_LENGTH       (1024 * 1024)
+#define TERN_LIMIT_MAX_MESSAGE_SIZE      ((int64_t)1 << 40)
+#define TERN_LIMIT_MAX_TIMEOUT           (7 * 24 * 3600)
+
+/* Default [delivery] durations, seconds */
+#define TERN_DEFAULT_BOUNCE_AFTER        (5 * 24 * 3600)
+
 #endif

@@ -5,5 +5,8 @@
    Returns the process exit status. */
 int cmd_serve(int argc, char **argv);
 int cmd_msg(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+int cmd_alias(int argc, char **argv);
+int cmd_domain(int argc, char **argv);
 
 #endif

@@ -13,6 +13,9 @@ struct command {
 
 static const struct command commands[] = {
 	{ "serve", cmd_serve, "serve [-c FILE] [--dev]      run the mail server in the foreground" },
+	{ "user", cmd_user, "user add|del|passwd|list [-c FILE] ...   accounts" },
+	{ "alias", cmd_alias, "alias add|del|list [-c FILE] ...         aliases and lists" },
+	{ "domain", cmd_domain, "domain add|del|list [-c FILE] ...       local domains" },
 	{ "msg", cmd_msg, "msg inspect|bodystructure|envelope FILE   show how a message parses" },
 };
 

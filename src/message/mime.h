@@ -31,9 +31,16 @@ struct mime_param {
 	   `charset` when one was given (undecodable bytes -> U+FFFD). Without
 	   RFC 2231 the value is as written, quotes and backslash escapes removed. */
 	const char *value;
-	const char *raw;       /* the value before RFC 2231 decoding (joined), for IMAP */
+	/* The value as IMAP BODYSTRUCTURE should send it. For an RFC 2231
+	   extended parameter (extended == true) it is the continuations joined
+	   into one extended value, "charset'language'%XX..." exactly as written
+	   (plain sections mixed in are %-encoded), to be sent under the name
+	   name + "*" (as Dovecot does); otherwise it is the same as value
+	   (plain continuations name*0, name*1 joined). */
+	const char *raw;
 	const char *charset;   /* RFC 2231 charset, or NULL */
 	const char *language;  /* RFC 2231 language, or NULL */
+	bool extended;         /* RFC 2231 charset'lang'%XX encoding was used (see raw) */
 };
 
 enum mime_part_flags {
@@ -128,6 +135,10 @@ int mime_content_type_parse(struct arena *arena, const char *value, size_t len,
 int mime_disposition_parse(struct arena *arena, const char *value, size_t len,
 			   const char **disposition_r,
 			   struct mime_param **params_r, unsigned int *count_r);
+/* Content-Language (RFC 3282): the comma-separated tags, comments
+   skipped. Always returns 0; *count_r may be 0. */
+int mime_language_parse(struct arena *arena, const char *value, size_t len,
+			const char ***languages_r, unsigned int *count_r);
 /* The value of a parameter (case-insensitive name), or NULL. */
 const char *mime_param_get(const struct mime_param *params, unsigned int count, const char *name);
 const char *mime_part_param(const struct mime_part *part, const char *name);
@@ -141,6 +152,11 @@ static inline bool mime_part_is(const struct mime_part *part, const char *type, 
 bool mime_part_is_multipart(const struct mime_part *part);
 /* true for message/rfc822 and message/global with an encapsulated child */
 bool mime_part_is_message(const struct mime_part *part);
+
+/* Deep comparison of two parsed trees: every part, offset, size, line count,
+   flag, parameter and header field. For tests, fuzzing and checking a
+   cached structure against a fresh parse. */
+bool mime_part_tree_equal(const struct mime_part *a, const struct mime_part *b);
 
 /* The part with IMAP section number `section` ("1.2.3"; "" = root), or NULL.
    RFC 3501 6.4.5: in a message/rfc822 part N, "N.1" is the first part of the

@@ -1,0 +1,184 @@
+#include "cli-common.h"
+#include "accounts.h"
+#include "privileges.h"
+#include "settings.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define PASSWORD_MAX 1024
+
+int cli_take_config_opt(int *argc, char **argv, const char **path_r)
+{
+	int i, j, n;
+
+	*path_r = NULL;
+	for (i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
+			if (i + 1 >= *argc)
+				return -1;
+			*path_r = argv[i + 1];
+			n = 2;
+		} else if (strncmp(argv[i], "-c", 2) == 0) {
+			*path_r = argv[i] + 2;
+			n = 1;
+		} else {
+			continue;
+		}
+		for (j = i; j + n <= *argc; j++)
+			argv[j] = argv[j + n];
+		*argc -= n;
+		i--;
+	}
+	return 0;
+}
+
+static int mkdir_p(const char *path)
+{
+	char *copy = i_strdup(path), *p;
+	int ret = 0;
+
+	for (p = copy + 1; *p != '\0' && ret == 0; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, 0755) < 0 && errno != EEXIST)
+			ret = -1;
+		*p = '/';
+	}
+	if (ret == 0 && mkdir(copy, 0700) < 0 && errno != EEXIST)
+		ret = -1;
+	i_free(copy);
+	return ret;
+}
+
+struct tern_settings *cli_load_settings(const char *config_path)
+{
+	struct tern_settings *set;
+	const char *error;
+	char *merror;
+
+	if (settings_load(config_path, false, &set, &merror) < 0) {
+		fprintf(stderr, "tern: %s\n", merror);
+		i_free(merror);
+		return NULL;
+	}
+	if (mkdir_p(set->data_dir) < 0) {
+		fprintf(stderr, "tern: data_dir %s: %s\n", set->data_dir, strerror(errno));
+		settings_free(&set);
+		return NULL;
+	}
+	if (geteuid() == 0 && set->user[0] != '\0') {
+		uid_t uid;
+		gid_t gid;
+		struct stat st;
+
+		/* files made now must belong to the server's user */
+		if (privileges_lookup(set->user, &uid, &gid, &error) < 0 ||
+		    (stat(set->data_dir, &st) == 0 && st.st_uid != uid &&
+		     chown(set->data_dir, uid, gid) < 0) ||
+		    privileges_drop(set->user, &error) < 0) {
+			fprintf(stderr, "tern: cannot become user %s: %s\n", set->user,
+				errno != 0 ? strerror(errno) : error);
+			settings_free(&set);
+			return NULL;
+		}
+	}
+	return set;
+}
+
+struct accounts *cli_open_accounts(const struct tern_settings *set)
+{
+	struct accounts *acc;
+	const char *error;
+
+	if (accounts_open(set->data_dir, set->domains, set->domains_count, &acc, &error) < 0) {
+		fprintf(stderr, "tern: %s\n", error);
+		return NULL;
+	}
+	return acc;
+}
+
+static char *read_line(FILE *f)
+{
+	char *line = i_malloc(PASSWORD_MAX + 2);
+	size_t len;
+
+	if (fgets(line, PASSWORD_MAX + 2, f) == NULL) {
+		free(line);
+		return NULL;
+	}
+	len = strlen(line);
+	if (len > PASSWORD_MAX) {
+		explicit_bzero(line, len);
+		free(line);
+		return NULL;
+	}
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		line[--len] = '\0';
+	return line;
+}
+
+static char *prompt_noecho(FILE *tty, const char *prompt)
+{
+	struct termios old, noecho;
+	char *line;
+	bool restore;
+
+	fprintf(stderr, "%s", prompt);
+	fflush(stderr);
+	restore = tcgetattr(fileno(tty), &old) == 0;
+	if (restore) {
+		noecho = old;
+		noecho.c_lflag &= ~(tcflag_t)ECHO;
+		(void)tcsetattr(fileno(tty), TCSAFLUSH, &noecho);
+	}
+	line = read_line(tty);
+	if (restore)
+		(void)tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	fprintf(stderr, "\n");
+	return line;
+}
+
+char *cli_read_password(const char *prompt)
+{
+	char *pw, *again;
+
+	if (!isatty(STDIN_FILENO)) {
+		pw = read_line(stdin);
+		if (pw == NULL) {
+			fprintf(stderr, "tern: no password on standard input (one line, at most %d bytes)\n",
+				PASSWORD_MAX);
+			return NULL;
+		}
+	} else {
+		pw = prompt_noecho(stdin, prompt);
+		again = pw == NULL ? NULL : prompt_noecho(stdin, "Again: ");
+		if (pw == NULL || again == NULL || strcmp(pw, again) != 0) {
+			fprintf(stderr, "tern: the passwords did not match\n");
+			if (pw != NULL) {
+				explicit_bzero(pw, strlen(pw));
+				free(pw);
+			}
+			if (again != NULL) {
+				explicit_bzero(again, strlen(again));
+				free(again);
+			}
+			return NULL;
+		}
+		explicit_bzero(again, strlen(again));
+		free(again);
+	}
+	if (pw[0] == '\0') {
+		fprintf(stderr, "tern: empty password\n");
+		free(pw);
+		return NULL;
+	}
+	return pw;
+}

@@ -1,0 +1,40 @@
+#ifndef TERN_IMAP_BODYSTRUCTURE_H
+#define TERN_IMAP_BODYSTRUCTURE_H
+
+#include "buf.h"
+#include "mime.h"
+
+struct arena;
+
+/*
+ * IMAP BODY and BODYSTRUCTURE (RFC 3501 7.4.2, RFC 9051 7.5.2) from a MIME
+ * tree, written as Dovecot writes them:
+ * - single part: (type subtype (params) id description encoding size
+ *   [lines for text parts] [envelope body lines for message/rfc822 and
+ *   message/global] [BODYSTRUCTURE only: md5 disposition language location])
+ * - multipart: (part part ... subtype [BODYSTRUCTURE only: (params)
+ *   disposition language location]), the parts with no space between them.
+ * - type, subtype, encoding and disposition are sent as written in the
+ *   header (original case; comments dropped); absent Content-Type gives
+ *   "text" "plain"; absent Content-Transfer-Encoding gives "7bit".
+ * - text parts always carry a charset parameter: "us-ascii" is added
+ *   when the header has none (RFC 2045 5.2).
+ * - parameter names are lowercase; RFC 2231 parameters are sent in their
+ *   raw form with the name suffixed by "*" ("filename*" "utf-8''na%C3%AFve"),
+ *   continuations joined, as Dovecot does.
+ * - sizes are body sizes in octets as stored; lines are body lines.
+ * - a multipart with no parts is sent with one empty text/plain part
+ *   (RFC 3501 requires at least one), and a message/rfc822 whose
+ *   encapsulated message was not parsed (depth limit) with an all-NIL
+ *   envelope and an empty text/plain body, so the syntax stays valid.
+ * Strings use imap-quote.h (`quote_flags`: IMAP_QUOTE_FLAG_UTF8 after
+ * ENABLE UTF8=ACCEPT). Temporary data goes in `arena`.
+ */
+
+/* Append the structure of `part` (normally the root) with its parentheses;
+   extended=true gives BODYSTRUCTURE, false BODY. Returns 0, or -1 when the
+   buffer's maximum was hit (the buffer then holds partial output). */
+int imap_bodystructure_write(buf_t *dest, struct arena *arena, const struct mime_part *part,
+			     bool extended, unsigned int quote_flags) ATTR_WARN_UNUSED;
+
+#endif

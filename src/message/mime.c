@@ -1,0 +1,827 @@
+/*
+ * The streaming MIME parser (RFC 2045 5.1, 5.2; RFC 2046 5.1, 5.2.1).
+ *
+ * It works on lines. A line is only inspected at its end, and only what is
+ * needed is kept of it: the bytes of a header line go into the header
+ * buffer (bounded by max_header_size), and of a line starting with '-' (while
+ * some multipart boundary is active) the first bytes that can hold
+ * "--" boundary "--" plus some trailing whitespace. Every other body line is
+ * only searched for its '\n' with memchr and scanned word-at-a-time for NUL
+ * and 8-bit bytes. Because every decision is taken at a line end with the
+ * same information however the bytes were split, the tree is identical
+ * whether the message is fed whole or one byte at a time.
+ *
+ * Offsets. Every part begins at a line start. When a boundary line at offset
+ * L ends a part, the line break before it belongs to the boundary (RFC 2046
+ * 5.1.1), so the body ends at L minus that line break (CRLF or bare LF);
+ * body_lines counts the lines of the body so cut (a last line without
+ * newline counts). Line counts come from one message-wide line counter: a
+ * part remembers the line index where its body began.
+ *
+ * Choices where real mail breaks the rules (the flags record them):
+ *  - boundary lines: "--" boundary, optional "--", then only whitespace is a
+ *    boundary; failing that, any line that merely starts with "--" boundary
+ *    (junk after it) is one too, as Dovecot accepts. Exact matches are
+ *    preferred over prefix matches, then inner multiparts over outer ones.
+ *    The boundaries of ALL enclosing multiparts are checked: an outer one
+ *    closes the inner parts, and inner multiparts get MISSING_END_BOUNDARY;
+ *  - a part header ended by a boundary line (no empty line): the header
+ *    runs up to the boundary line, the body is empty;
+ *  - a multipart whose boundary never appears: no children, its whole body is
+ *    the preamble, MISSING_END_BOUNDARY (Dovecot's choice; IMAP writers then
+ *    emit an empty text/plain part for it);
+ *  - multipart without a boundary parameter: NO_BOUNDARY, and the part is
+ *    reported as text/plain (params kept) so every consumer treats it as
+ *    the leaf it is;
+ *  - message/rfc822 and message/global are parsed as one encapsulated
+ *    message only with an identity transfer encoding (absent, 7bit, 8bit,
+ *    binary); base64 or quoted-printable ones stay opaque leaves;
+ *  - a part at depth > max_depth is never created: its container stays an
+ *    opaque leaf flagged DEPTH_LIMIT; when max_parts parts exist, a
+ *    message/rfc822 stays opaque and a multipart stops recognizing its
+ *    boundary, both flagged PART_LIMIT (a multipart's remaining body, from
+ *    the boundary line that could not start a part, is reported as its
+ *    epilogue);
+ *  - BARE_LF, NUL and 8BIT are seen in the part that owns the line (a
+ *    header's bare LF counts too) and propagate to every ancestor, whose
+ *    body contains the part.
+ *  - Content-Type absent: text/plain (message/rfc822 in multipart/digest)
+ *    with NO parameters (the implicit charset=us-ascii of RFC 2045 5.2 is
+ *    not added); unparseable: the same default plus BAD_CONTENT_TYPE.
+ */
+#include "mime.h"
+#include "header-parser.h"
+#include "arena.h"
+#include "buf.h"
+#include "tern-limits.h"
+
+#include <stdlib.h>
+
+/* how much whitespace after "--boundary--" is examined in the line buffer;
+   more is tracked as a flag, never buffered */
+#define BOUNDARY_SLACK 32
+
+#define FLAGS_PROPAGATE (MIME_PART_FLAG_BARE_LF | MIME_PART_FLAG_NUL | MIME_PART_FLAG_8BIT)
+#define FLAGS_BYTES (MIME_PART_FLAG_NUL | MIME_PART_FLAG_8BIT)
+
+enum frame_state {
+	FRAME_HEADER,
+	FRAME_BODY,
+};
+
+enum frame_kind {
+	FRAME_LEAF,
+	FRAME_MULTIPART,
+	FRAME_MESSAGE,
+};
+
+/* An open part. */
+
+/* Appends whose room was checked (or to an unlimited buffer) cannot fail. */
+static void must_append(buf_t *buf, const void *data, size_t len)
+{
+	if (buf_append(buf, data, len) < 0)
+		i_panic("buffer overflow after room check");
+}
+
+struct frame {
+	struct mime_part *part;
+	struct mime_part *last_child;
+	enum frame_state state;
+	enum frame_kind kind;
+	size_t body_start_line;  /* message-wide index of the body's first line */
+	unsigned int header_lines;
+	size_t boundary_len;
+	bool boundary_active;    /* multipart whose boundary still delimits parts */
+	bool seen_boundary;      /* a first boundary line ended the preamble */
+	bool closed;             /* the close-delimiter was seen: epilogue */
+};
+
+struct mime_parser {
+	struct arena *arena;
+	struct mime_limits limits;
+
+	struct frame *frames;
+	unsigned int frame_count, frame_alloc;
+	unsigned int part_count;
+	unsigned int active_boundaries;
+
+	buf_t hdr;               /* the current header block (bounded) */
+	bool hdr_truncated;
+
+	/* the current line */
+	size_t line_start;       /* offset of its first byte */
+	size_t line_len;         /* bytes so far, line break included */
+	size_t line_idx;         /* lines completed before it */
+	bool line_dash;          /* starts with '-' and boundaries are active */
+	bool tail_ws;            /* bytes past lbuf_cap are all whitespace */
+	unsigned char *lbuf;     /* its first bytes when line_dash */
+	size_t lbuf_len, lbuf_cap;
+	unsigned char last_byte;
+
+	/* the line before it */
+	unsigned int prev_eol_len;
+	bool prev_line_empty;
+};
+
+static struct mime_part *part_new(struct mime_parser *p, struct frame *parent, size_t offset);
+static struct frame *frame_push(struct mime_parser *p, struct mime_part *part);
+static void line_end(struct mime_parser *p, unsigned int eol_len);
+static int match_boundary(struct mime_parser *p, unsigned int eol_len, bool *closing_r);
+static void handle_boundary(struct mime_parser *p, unsigned int idx, bool closing);
+static void header_finish(struct mime_parser *p, struct frame *f, size_t end);
+static void body_start(struct mime_parser *p, size_t body_offset, size_t start_line);
+static void frame_close(struct mime_parser *p, bool at_eof);
+static void apply_headers(struct mime_parser *p, struct mime_part *part, bool in_digest);
+static void update_lbuf_cap(struct mime_parser *p);
+static unsigned int scan_bytes(const unsigned char *d, size_t n);
+
+void mime_limits_default(struct mime_limits *limits_r)
+{
+	limits_r->max_depth = TERN_MIME_MAX_DEPTH;
+	limits_r->max_parts = TERN_MIME_MAX_PARTS;
+	limits_r->max_header_fields = TERN_MIME_MAX_HEADER_FIELDS;
+	limits_r->max_header_size = TERN_MIME_MAX_HEADER_SIZE;
+	limits_r->max_line_length = TERN_MIME_MAX_LINE_LENGTH;
+}
+
+static bool is_wsp(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* NUL and 8-bit bytes, eight at a time. */
+static unsigned int scan_bytes(const unsigned char *d, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	uint64_t acc = 0, zero = 0;
+	unsigned int flags = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, d + i, 8);
+		acc |= w;
+		/* nonzero exactly when some byte of w is zero */
+		zero |= (w - ones) & ~w & highs;
+	}
+	for (; i < n; i++) {
+		acc |= d[i];
+		if (d[i] == 0)
+			flags |= MIME_PART_FLAG_NUL;
+	}
+	if ((acc & highs) != 0)
+		flags |= MIME_PART_FLAG_8BIT;
+	if (zero != 0)
+		flags |= MIME_PART_FLAG_NUL;
+	return flags;
+}
+
+static struct mime_part *part_new(struct mime_parser *p, struct frame *parent, size_t offset)
+{
+	struct mime_part *part = arena_new_type(p->arena, struct mime_part);
+
+	part->offset = offset;
+	part->body_offset = offset;
+	part->type = "text";
+	part->subtype = "plain";
+	part->header.offset = offset;
+	if (parent != NULL) {
+		part->parent = parent->part;
+		part->depth = parent->part->depth + 1;
+		if (parent->last_child == NULL)
+			parent->part->children = part;
+		else
+			parent->last_child->next = part;
+		parent->last_child = part;
+		parent->part->child_count++;
+	}
+	p->part_count++;
+	return part;
+}
+
+/* Push a frame for a new part, in header state. May move p->frames. */
+static struct frame *frame_push(struct mime_parser *p, struct mime_part *part)
+{
+	struct frame *f;
+
+	if (p->frame_count == p->frame_alloc) {
+		p->frame_alloc = p->frame_alloc == 0 ? 16 : p->frame_alloc * 2;
+		p->frames = i_realloc(p->frames, sizeof(*p->frames) * p->frame_alloc);
+	}
+	f = &p->frames[p->frame_count++];
+	memset(f, 0, sizeof(*f));
+	f->part = part;
+	f->state = FRAME_HEADER;
+	f->kind = FRAME_LEAF;
+	return f;
+}
+
+static void update_lbuf_cap(struct mime_parser *p)
+{
+	size_t max = 0, cap;
+	unsigned int i;
+
+	for (i = 0; i < p->frame_count; i++) {
+		if (p->frames[i].boundary_active && p->frames[i].boundary_len > max)
+			max = p->frames[i].boundary_len;
+	}
+	cap = max + 4 + BOUNDARY_SLACK;	/* "--" boundary "--" slack */
+	if (cap > p->lbuf_cap) {
+		p->lbuf = i_realloc(p->lbuf, cap);
+		p->lbuf_cap = cap;
+	}
+}
+
+struct mime_parser *mime_parser_init(struct arena *arena, const struct mime_limits *limits)
+{
+	struct mime_parser *p = i_malloc(sizeof(*p));
+
+	p->arena = arena;
+	if (limits != NULL)
+		p->limits = *limits;
+	else
+		mime_limits_default(&p->limits);
+	if (p->limits.max_header_size == 0)
+		p->limits.max_header_size = 1;
+	if (p->limits.max_parts == 0)
+		p->limits.max_parts = 1;
+	buf_init(&p->hdr, p->limits.max_header_size);
+	update_lbuf_cap(p);
+	p->prev_line_empty = false;
+	(void)frame_push(p, part_new(p, NULL, 0));
+	return p;
+}
+
+void mime_parser_feed(struct mime_parser *p, const void *data, size_t size)
+{
+	const unsigned char *d = data, *end = d + size;
+
+	while (d < end) {
+		struct frame *f = &p->frames[p->frame_count - 1];
+		const unsigned char *nl, *seg_end;
+		size_t n;
+
+		if (p->line_len == 0) {
+			p->line_dash = *d == '-' && p->active_boundaries > 0;
+			p->lbuf_len = 0;
+			p->tail_ws = true;
+		}
+		nl = memchr(d, '\n', (size_t)(end - d));
+		seg_end = nl == NULL ? end : nl + 1;
+		n = (size_t)(seg_end - d);
+
+		if (p->line_dash) {
+			size_t room = p->lbuf_cap - p->lbuf_len, take = I_MIN(room, n), i;
+
+			memcpy(p->lbuf + p->lbuf_len, d, take);
+			p->lbuf_len += take;
+			for (i = take; i < n && p->tail_ws; i++) {
+				if (!is_wsp(d[i]))
+					p->tail_ws = false;
+			}
+		}
+		if (f->state == FRAME_HEADER) {
+			size_t room = p->hdr.max - buf_len(&p->hdr);
+
+			if (n > room) {
+				p->hdr_truncated = true;
+				if (room > 0)
+					must_append(&p->hdr, d, room);
+			} else {
+				must_append(&p->hdr, d, n);
+			}
+		} else if ((f->part->flags & FLAGS_BYTES) != FLAGS_BYTES) {
+			f->part->flags |= scan_bytes(d, n);
+		}
+		p->line_len += n;
+		if (nl != NULL) {
+			bool cr = n >= 2 ? nl[-1] == '\r' : (p->line_len >= 2 && p->last_byte == '\r');
+
+			line_end(p, cr ? 2 : 1);
+		}
+		p->last_byte = seg_end[-1];
+		d = seg_end;
+	}
+}
+
+/* The active multipart whose boundary this line is, or -1. */
+static int match_boundary(struct mime_parser *p, unsigned int eol_len, bool *closing_r)
+{
+	size_t content_len = p->line_len - eol_len;
+	size_t have = I_MIN(p->lbuf_len, content_len);
+	const unsigned char *l = p->lbuf;
+	int prefix = -1;
+	bool prefix_closing = false;
+	unsigned int i;
+
+	if (have < 2 || l[0] != '-' || l[1] != '-')
+		return -1;
+	for (i = p->frame_count; i-- > 0; ) {
+		const struct frame *f = &p->frames[i];
+		size_t n = f->boundary_len, r;
+		bool closing, exact = true;
+
+		if (!f->boundary_active || have < 2 + n ||
+		    memcmp(l + 2, f->part->boundary, n) != 0)
+			continue;
+		r = 2 + n;
+		closing = have >= r + 2 && l[r] == '-' && l[r + 1] == '-';
+		if (closing)
+			r += 2;
+		for (; r < have; r++) {
+			if (!is_wsp(l[r])) {
+				exact = false;
+				break;
+			}
+		}
+		if (content_len > p->lbuf_len && !p->tail_ws)
+			exact = false;
+		if (exact) {
+			*closing_r = closing;
+			return (int)i;
+		}
+		if (prefix < 0) {
+			prefix = (int)i;
+			prefix_closing = closing;
+		}
+	}
+	*closing_r = prefix_closing;
+	return prefix;
+}
+
+static void line_end(struct mime_parser *p, unsigned int eol_len)
+{
+	struct frame *f = &p->frames[p->frame_count - 1];
+	bool closing = false;
+	int idx = -1;
+
+	if (eol_len == 1)
+		f->part->flags |= MIME_PART_FLAG_BARE_LF;
+	if (p->line_dash)
+		idx = match_boundary(p, eol_len, &closing);
+	if (idx >= 0) {
+		handle_boundary(p, (unsigned int)idx, closing);
+	} else if (f->state == FRAME_HEADER) {
+		f->header_lines++;
+		if (p->line_len == eol_len && eol_len > 0) {
+			/* the empty line ends the header (RFC 5322 2.1) */
+			size_t body_offset = p->line_start + p->line_len;
+
+			header_finish(p, f, body_offset);
+			body_start(p, body_offset, p->line_idx + 1);
+		}
+	}
+	p->prev_eol_len = eol_len;
+	p->prev_line_empty = p->line_len == eol_len;
+	p->line_idx++;
+	p->line_start += p->line_len;
+	p->line_len = 0;
+	p->line_dash = false;
+}
+
+static void header_finish(struct mime_parser *p, struct frame *f, size_t end)
+{
+	struct mime_part *part = f->part;
+	bool in_digest = part->parent != NULL &&
+		strcmp(part->parent->type, "multipart") == 0 &&
+		strcmp(part->parent->subtype, "digest") == 0 &&
+		p->frame_count >= 2 && p->frames[p->frame_count - 2].kind == FRAME_MULTIPART;
+
+	msg_header_parse_block(p->arena, p->hdr.data == NULL ? (const void *)"" : p->hdr.data,
+			       buf_len(&p->hdr), part->offset, p->limits.max_header_fields,
+			       p->hdr_truncated, &part->header);
+	part->header_size = end - part->offset;
+	part->header_lines = f->header_lines;
+	part->header.size = part->header_size;
+	part->header.lines = f->header_lines;
+	if (part->header.truncated)
+		part->flags |= MIME_PART_FLAG_HEADER_LIMIT;
+	buf_reset(&p->hdr);
+	p->hdr_truncated = false;
+	part->body_offset = end;
+	apply_headers(p, part, in_digest);
+	f->state = FRAME_BODY;
+}
+
+static bool cte_is_identity(const struct mime_part *part)
+{
+	return part->cte == MIME_CTE_7BIT || part->cte == MIME_CTE_8BIT ||
+	       part->cte == MIME_CTE_BINARY;
+}
+
+/* The header of the top part ended: decide what its body is. */
+static void body_start(struct mime_parser *p, size_t body_offset, size_t start_line)
+{
+	struct frame *f = &p->frames[p->frame_count - 1];
+	struct mime_part *part = f->part;
+
+	f->body_start_line = start_line;
+	if (strcmp(part->type, "multipart") == 0) {
+		const char *boundary = mime_part_param(part, "boundary");
+
+		if (boundary == NULL || *boundary == '\0') {
+			/* RFC 2046 5.1.1: the boundary parameter is required */
+			part->flags |= MIME_PART_FLAG_NO_BOUNDARY;
+			part->type = "text";
+			part->subtype = "plain";
+			return;
+		}
+		part->boundary = boundary;
+		if (part->depth + 1 > p->limits.max_depth) {
+			part->flags |= MIME_PART_FLAG_DEPTH_LIMIT;
+			return;
+		}
+		f->kind = FRAME_MULTIPART;
+		f->boundary_len = strlen(boundary);
+		f->boundary_active = true;
+		p->active_boundaries++;
+		update_lbuf_cap(p);
+	} else if (strcmp(part->type, "message") == 0 &&
+		   (strcmp(part->subtype, "rfc822") == 0 ||
+		    strcmp(part->subtype, "global") == 0) &&
+		   cte_is_identity(part)) {
+		/* RFC 2046 5.2.1 (RFC 6532 3.7 for message/global): the body
+		   is a whole message; only identity encodings are parsed */
+		if (part->depth + 1 > p->limits.max_depth) {
+			part->flags |= MIME_PART_FLAG_DEPTH_LIMIT;
+			return;
+		}
+		if (p->part_count >= p->limits.max_parts) {
+			part->flags |= MIME_PART_FLAG_PART_LIMIT;
+			return;
+		}
+		f->kind = FRAME_MESSAGE;
+		(void)frame_push(p, part_new(p, f, body_offset));
+	}
+}
+
+/* A boundary of frames[idx] at the current line: close everything inside
+   it, then start its next part (or its epilogue). */
+static void handle_boundary(struct mime_parser *p, unsigned int idx, bool closing)
+{
+	size_t line_start = p->line_start, next = p->line_start + p->line_len;
+	struct frame *f;
+
+	while (p->frame_count - 1 > idx)
+		frame_close(p, false);
+	f = &p->frames[idx];
+	if (!f->seen_boundary) {
+		struct mime_part *part = f->part;
+
+		part->preamble_offset = part->body_offset;
+		/* RFC 2046 5.1.1: the line break before the boundary is the boundary's */
+		if (line_start > part->body_offset)
+			part->preamble_size = line_start - p->prev_eol_len - part->body_offset;
+		f->seen_boundary = true;
+	}
+	if (closing || p->part_count >= p->limits.max_parts) {
+		f->boundary_active = false;
+		f->closed = true;
+		p->active_boundaries--;
+		if (closing) {
+			f->part->epilogue_offset = next;
+		} else {
+			f->part->flags |= MIME_PART_FLAG_PART_LIMIT;
+			f->part->epilogue_offset = line_start;
+		}
+		return;
+	}
+	(void)frame_push(p, part_new(p, f, next));
+}
+
+/* Close the top frame: at the current line (a boundary of an enclosing
+   multipart starts there), or at the end of the message. */
+static void frame_close(struct mime_parser *p, bool at_eof)
+{
+	struct frame *f = &p->frames[p->frame_count - 1];
+	struct mime_part *part = f->part;
+	size_t L = p->line_start, region_end;
+
+	if (f->state == FRAME_HEADER) {
+		/* no empty line: the header runs to the boundary line or EOF */
+		header_finish(p, f, L);
+		if (strcmp(part->type, "multipart") == 0) {
+			/* a multipart without body: as if its boundary never came */
+			part->boundary = mime_part_param(part, "boundary");
+			if (part->boundary == NULL || *part->boundary == '\0') {
+				part->flags |= MIME_PART_FLAG_NO_BOUNDARY;
+				part->type = "text";
+				part->subtype = "plain";
+			} else {
+				part->flags |= MIME_PART_FLAG_MISSING_END_BOUNDARY;
+			}
+		}
+		part->body_size = 0;
+		part->body_lines = 0;
+		region_end = L;
+	} else if (at_eof) {
+		region_end = L;
+		part->body_size = L - part->body_offset;
+		part->body_lines = (unsigned int)(p->line_idx - f->body_start_line);
+	} else if (L > part->body_offset) {
+		/* RFC 2046 5.1.1: the line break before the boundary is the boundary's */
+		region_end = L - p->prev_eol_len;
+		part->body_size = region_end - part->body_offset;
+		part->body_lines = (unsigned int)(p->line_idx - f->body_start_line) -
+			(p->prev_line_empty ? 1 : 0);
+	} else {
+		region_end = part->body_offset;
+		part->body_size = 0;
+		part->body_lines = 0;
+	}
+	if (f->kind == FRAME_MULTIPART) {
+		if (!f->seen_boundary) {
+			part->preamble_offset = part->body_offset;
+			part->preamble_size = part->body_size;
+			part->flags |= MIME_PART_FLAG_MISSING_END_BOUNDARY;
+		} else if (f->closed) {
+			/* empty when the closing line is the body's last line */
+			if (region_end > part->epilogue_offset)
+				part->epilogue_size = region_end - part->epilogue_offset;
+		} else {
+			part->flags |= MIME_PART_FLAG_MISSING_END_BOUNDARY;
+		}
+		if (f->boundary_active) {
+			f->boundary_active = false;
+			p->active_boundaries--;
+		}
+	}
+	if (part->parent != NULL)
+		part->parent->flags |= part->flags & FLAGS_PROPAGATE;
+	p->frame_count--;
+}
+
+struct mime_part *mime_parser_finish(struct mime_parser **pp)
+{
+	struct mime_parser *p = *pp;
+	struct mime_part *root = p->frames[0].part;
+
+	if (p->line_len > 0)
+		line_end(p, 0);	/* a last line without line break */
+	while (p->frame_count > 0)
+		frame_close(p, true);
+	buf_free(&p->hdr);
+	free(p->lbuf);
+	free(p->frames);
+	i_free(p);
+	*pp = NULL;
+	return root;
+}
+
+struct mime_part *mime_parse(struct arena *arena, const void *data, size_t size,
+			     const struct mime_limits *limits)
+{
+	struct mime_parser *p = mime_parser_init(arena, limits);
+
+	mime_parser_feed(p, data, size);
+	return mime_parser_finish(&p);
+}
+
+/* Content-Transfer-Encoding (RFC 2045 6.1): a token, comments allowed. */
+static void parse_cte(struct arena *arena, struct mime_part *part, const char *value, size_t len)
+{
+	size_t start = 0, end;
+	char *name;
+
+	while (start < len && (is_wsp((unsigned char)value[start]) || value[start] == '('))
+	{
+		if (value[start] == '(') {
+			const char *close = memchr(value + start, ')', len - start);
+
+			start = close == NULL ? len : (size_t)(close - value) + 1;
+		} else {
+			start++;
+		}
+	}
+	for (end = start; end < len && !is_wsp((unsigned char)value[end]) &&
+	     value[end] != '(' && value[end] != ';'; end++)
+		;
+	name = arena_strndup(arena, value + start, end - start);
+	i_str_lower(name);
+	part->cte_name = name;
+	if (*name == '\0' || strcmp(name, "7bit") == 0)
+		part->cte = MIME_CTE_7BIT;
+	else if (strcmp(name, "8bit") == 0)
+		part->cte = MIME_CTE_8BIT;
+	else if (strcmp(name, "binary") == 0)
+		part->cte = MIME_CTE_BINARY;
+	else if (strcmp(name, "base64") == 0)
+		part->cte = MIME_CTE_BASE64;
+	else if (strcmp(name, "quoted-printable") == 0)
+		part->cte = MIME_CTE_QUOTED_PRINTABLE;
+	else
+		part->cte = MIME_CTE_UNKNOWN;
+}
+
+/* The Content-* fields of a part header (RFC 2045 5-8, RFC 2183, RFC 3282,
+   RFC 1864, RFC 2557): the first of each wins. */
+static void apply_headers(struct mime_parser *p, struct mime_part *part, bool in_digest)
+{
+	bool seen_type = false, seen_cte = false, seen_disp = false, seen_lang = false;
+	unsigned int i;
+
+	part->type = in_digest ? "message" : "text";
+	part->subtype = in_digest ? "rfc822" : "plain";
+	part->cte = MIME_CTE_7BIT;
+	for (i = 0; i < part->header.count; i++) {
+		const struct msg_header_field *field = &part->header.fields[i];
+		const char *name = field->name;
+
+		if (field->name_len < 8 || i_strncasecmp(name, "content-", 8) != 0)
+			continue;
+		name += 8;
+		if (i_strcasecmp(name, "type") == 0 && !seen_type) {
+			const char *type, *subtype;
+
+			seen_type = true;
+			if (mime_content_type_parse(p->arena, field->value, field->value_len,
+						    &type, &subtype, &part->params,
+						    &part->param_count) < 0) {
+				part->flags |= MIME_PART_FLAG_BAD_CONTENT_TYPE;
+			} else {
+				part->type = type;
+				part->subtype = subtype;
+				part->content_type_explicit = true;
+			}
+		} else if (i_strcasecmp(name, "transfer-encoding") == 0 && !seen_cte) {
+			seen_cte = true;
+			parse_cte(p->arena, part, field->value, field->value_len);
+		} else if (i_strcasecmp(name, "id") == 0 && part->content_id == NULL) {
+			part->content_id = field->value;
+		} else if (i_strcasecmp(name, "description") == 0 && part->description == NULL) {
+			part->description = field->value;
+		} else if (i_strcasecmp(name, "md5") == 0 && part->md5 == NULL) {
+			part->md5 = field->value;
+		} else if (i_strcasecmp(name, "location") == 0 && part->location == NULL) {
+			part->location = field->value;
+		} else if (i_strcasecmp(name, "disposition") == 0 && !seen_disp) {
+			seen_disp = true;
+			(void)mime_disposition_parse(p->arena, field->value, field->value_len,
+						     &part->disposition,
+						     &part->disposition_params,
+						     &part->disposition_param_count);
+		} else if (i_strcasecmp(name, "language") == 0 && !seen_lang) {
+			seen_lang = true;
+			(void)mime_language_parse(p->arena, field->value, field->value_len,
+						  &part->languages, &part->language_count);
+		}
+	}
+}
+
+const char *mime_part_param(const struct mime_part *part, const char *name)
+{
+	return mime_param_get(part->params, part->param_count, name);
+}
+
+bool mime_part_is_multipart(const struct mime_part *part)
+{
+	return part->children != NULL && strcmp(part->type, "multipart") == 0;
+}
+
+bool mime_part_is_message(const struct mime_part *part)
+{
+	return part->children != NULL && strcmp(part->type, "message") == 0;
+}
+
+/* Parse one section number component; 0 on error. */
+static unsigned long section_number(const char **s)
+{
+	unsigned long n = 0;
+	const char *p = *s;
+
+	if (*p < '1' || *p > '9')
+		return 0;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (n > 100000000)
+			return 0;
+		n = n * 10 + (unsigned long)(*p - '0');
+	}
+	*s = p;
+	return n;
+}
+
+static const struct mime_part *nth_child(const struct mime_part *part, unsigned long n)
+{
+	const struct mime_part *c;
+
+	for (c = part->children; c != NULL && n > 1; c = c->next)
+		n--;
+	return c;
+}
+
+const struct mime_part *mime_part_find_section(const struct mime_part *root, const char *section)
+{
+	const struct mime_part *part = root;
+	const char *s = section;
+	bool is_message = true;	/* `part` is a message: its numbers address its body */
+
+	if (*s == '\0')
+		return root;
+	for (;;) {
+		unsigned long n = section_number(&s);
+
+		if (n == 0 || part == NULL)
+			return NULL;
+		if (!is_message && mime_part_is_message(part)) {
+			/* RFC 3501 6.4.5: in a message/rfc822 part, the numbers
+			   address the encapsulated message's body */
+			part = part->children;
+			is_message = true;
+		}
+		if (mime_part_is_multipart(part))
+			part = nth_child(part, n);
+		else if (is_message && n == 1)
+			;	/* a non-multipart message's only part is its body */
+		else
+			return NULL;
+		is_message = false;
+		if (part == NULL)
+			return NULL;
+		if (*s == '\0')
+			return part;
+		if (*s != '.')
+			return NULL;
+		s++;
+	}
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+static bool params_equal(const struct mime_param *a, unsigned int na,
+			 const struct mime_param *b, unsigned int nb)
+{
+	unsigned int i;
+
+	if (na != nb)
+		return false;
+	for (i = 0; i < na; i++) {
+		if (!str_eq(a[i].name, b[i].name) || !str_eq(a[i].value, b[i].value) ||
+		    !str_eq(a[i].raw, b[i].raw) || !str_eq(a[i].charset, b[i].charset) ||
+		    !str_eq(a[i].language, b[i].language) || a[i].extended != b[i].extended)
+			return false;
+	}
+	return true;
+}
+
+static bool header_equal(const struct msg_header *a, const struct msg_header *b)
+{
+	unsigned int i;
+
+	if (a->count != b->count || a->offset != b->offset || a->size != b->size ||
+	    a->lines != b->lines || a->truncated != b->truncated)
+		return false;
+	for (i = 0; i < a->count; i++) {
+		const struct msg_header_field *fa = &a->fields[i], *fb = &b->fields[i];
+
+		if (fa->name_len != fb->name_len || fa->value_len != fb->value_len ||
+		    fa->offset != fb->offset || fa->size != fb->size ||
+		    memcmp(fa->name, fb->name, fa->name_len) != 0 ||
+		    memcmp(fa->value, fb->value, fa->value_len) != 0)
+			return false;
+	}
+	return true;
+}
+
+bool mime_part_tree_equal(const struct mime_part *a, const struct mime_part *b)
+{
+	const struct mime_part *ca, *cb;
+	unsigned int i;
+
+	if (a == NULL || b == NULL)
+		return a == b;
+	if (a->child_count != b->child_count || a->depth != b->depth ||
+	    !str_eq(a->type, b->type) || !str_eq(a->subtype, b->subtype) ||
+	    a->content_type_explicit != b->content_type_explicit ||
+	    !params_equal(a->params, a->param_count, b->params, b->param_count) ||
+	    !str_eq(a->cte_name, b->cte_name) || a->cte != b->cte ||
+	    !str_eq(a->content_id, b->content_id) || !str_eq(a->description, b->description) ||
+	    !str_eq(a->md5, b->md5) || !str_eq(a->location, b->location) ||
+	    !str_eq(a->disposition, b->disposition) ||
+	    !params_equal(a->disposition_params, a->disposition_param_count,
+			  b->disposition_params, b->disposition_param_count) ||
+	    a->language_count != b->language_count || !str_eq(a->boundary, b->boundary) ||
+	    a->offset != b->offset || a->header_size != b->header_size ||
+	    a->header_lines != b->header_lines || a->body_offset != b->body_offset ||
+	    a->body_size != b->body_size || a->body_lines != b->body_lines ||
+	    a->preamble_offset != b->preamble_offset || a->preamble_size != b->preamble_size ||
+	    a->epilogue_offset != b->epilogue_offset || a->epilogue_size != b->epilogue_size ||
+	    a->flags != b->flags || !header_equal(&a->header, &b->header))
+		return false;
+	for (i = 0; i < a->language_count; i++) {
+		if (!str_eq(a->languages[i], b->languages[i]))
+			return false;
+	}
+	for (ca = a->children, cb = b->children; ca != NULL && cb != NULL;
+	     ca = ca->next, cb = cb->next) {
+		if (!mime_part_tree_equal(ca, cb))
+			return false;
+	}
+	return ca == NULL && cb == NULL;
+}

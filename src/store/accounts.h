@@ -1,0 +1,88 @@
+#ifndef TERN_ACCOUNTS_H
+#define TERN_ACCOUNTS_H
+
+#include "lib.h"
+
+/*
+ * Accounts, local domains and aliases in data_dir/accounts.db (SQLite, WAL
+ * mode so the server and `tern user|alias|domain` share it safely). Every
+ * lookup reads the database, so changes take effect in a running server
+ * without a restart. All accounts are virtual; addresses are compared
+ * case-insensitively (stored lowercased).
+ *
+ * A handle is not thread-safe: open one per thread.
+ */
+
+struct arena;
+struct accounts;
+
+/* Open (creating when missing) data_dir/accounts.db. config_domains are the
+   local domains from the config, which count as local beside the ones in the
+   database. Returns 0, or -1 with *error_r (static or arena-free text valid
+   until the next call). */
+int accounts_open(const char *data_dir, const char *const *config_domains,
+		  size_t config_domains_count, struct accounts **acc_r, const char **error_r);
+void accounts_close(struct accounts **acc);
+
+/* Lowercase and check "local@domain" (RFC 5321 4.1.2 shapes, UTF-8 allowed).
+   Returns an arena copy, or NULL when it is not a plausible address. */
+const char *accounts_normalize(struct arena *arena, const char *address);
+
+/* Domains. */
+bool accounts_domain_is_local(struct accounts *acc, const char *domain);
+int accounts_domain_add(struct accounts *acc, const char *domain, const char **error_r);
+int accounts_domain_del(struct accounts *acc, const char *domain, const char **error_r);
+/* Calls cb for every local domain (config ones first, flagged). */
+int accounts_domain_list(struct accounts *acc,
+			 void (*cb)(const char *domain, bool from_config, void *ctx), void *ctx,
+			 const char **error_r);
+
+/* Users. apop: also keep a recoverable secret for POP3 APOP (RFC 1939 7),
+   which is password-equivalent (docs/security.md says so). */
+int accounts_user_add(struct accounts *acc, const char *address, const char *password,
+		      bool apop, const char **error_r);
+int accounts_user_del(struct accounts *acc, const char *address, const char **error_r);
+int accounts_user_passwd(struct accounts *acc, const char *address, const char *password,
+			 const char **error_r);
+/* 1 exists, 0 not, -1 error. */
+int accounts_user_exists(struct accounts *acc, const char *address);
+int accounts_user_list(struct accounts *acc, void (*cb)(const char *address, bool apop, void *ctx),
+		       void *ctx, const char **error_r);
+/* Check a password: 1 good, 0 bad or no such user (the same time either
+   way), -1 error. */
+int accounts_user_verify(struct accounts *acc, const char *address, const char *password);
+/* The APOP secret: 1 and *secret_r (arena), 0 none, -1 error. */
+int accounts_user_apop_secret(struct accounts *acc, struct arena *arena, const char *address,
+			      const char **secret_r);
+
+/* Aliases: ALIAS is "local@domain" (a local domain) or "@domain" (catch-all);
+   targets are addresses, local or remote. */
+int accounts_alias_add(struct accounts *acc, const char *alias, const char *const *targets,
+		       size_t count, const char **error_r);
+/* target NULL: remove the whole alias. */
+int accounts_alias_del(struct accounts *acc, const char *alias, const char *target,
+		       const char **error_r);
+int accounts_alias_list(struct accounts *acc,
+			void (*cb)(const char *alias, const char *target, void *ctx), void *ctx,
+			const char **error_r);
+
+struct accounts_target {
+	const char *address;   /* lowercased final address */
+	bool local;            /* a local mailbox (user, or the implicit postmaster) */
+};
+
+/* Where mail for address goes: aliases expanded recursively (loop-safe,
+   bounded depth and count, duplicates removed), then users; "user+detail"
+   falls back to "user"; "@domain" catch-all last; postmaster@ every local
+   domain always exists (RFC 5321 4.5.1). Non-local addresses resolve to
+   themselves (remote). Returns 1 with targets in arena, 0 for an unknown
+   local recipient, -1 on error. */
+int accounts_resolve(struct accounts *acc, struct arena *arena, const char *address,
+		     struct accounts_target **targets_r, unsigned int *count_r,
+		     const char **error_r);
+
+/* May user send with this MAIL FROM? Its own address, or an alias that
+   leads to it. 1 yes, 0 no, -1 error. */
+int accounts_user_may_send_as(struct accounts *acc, const char *user, const char *from);
+
+#endif

@@ -1,0 +1,127 @@
+#ifndef TERN_QUEUE_H
+#define TERN_QUEUE_H
+
+#include "lib.h"
+
+#include <time.h>
+
+/*
+ * The durable queue (spool) in data_dir/queue:
+ *
+ *   queue/tmp/<id>       a message being received (never acknowledged)
+ *   queue/msg/<id>       the message bytes, exactly as they will be delivered
+ *                        (our Received header first)
+ *   queue/env/<id>       the envelope: a text file (format in queue.c) ending
+ *                        with an "end" line; then one appended line per
+ *                        recipient state change
+ *
+ * A message is accepted when queue_commit() has returned: the message and
+ * envelope files are written, renamed into msg/ and env/, and made durable
+ * (file data and directory entries) by fsync. Concurrent sessions share
+ * those fsyncs: commits that arrive while one is in progress are batched into
+ * the next (group commit). SMTP answers 250 only after the commit.
+ *
+ * Every recipient has a persistent state; changes are appended to the
+ * envelope file and fdatasync'd before they count. After a crash,
+ * queue_scan() finds every committed message with its recipients' last
+ * states; anything not fully committed is removed (it was never
+ * acknowledged).
+ */
+
+struct arena;
+struct queue;
+
+enum queue_rcpt_state {
+	QUEUE_RCPT_PENDING,    /* not yet tried */
+	QUEUE_RCPT_DEFERRED,   /* tried, temporary failure: retry later */
+	QUEUE_RCPT_DELIVERED,
+	QUEUE_RCPT_FAILED,     /* permanent failure (a DSN is owed unless NOTIFY says not) */
+};
+
+/* RFC 3461 4.1 NOTIFY */
+enum queue_notify {
+	QUEUE_NOTIFY_DEFAULT = 0,     /* not given: FAILURE (and maybe DELAY) */
+	QUEUE_NOTIFY_NEVER   = 1 << 0,
+	QUEUE_NOTIFY_SUCCESS = 1 << 1,
+	QUEUE_NOTIFY_FAILURE = 1 << 2,
+	QUEUE_NOTIFY_DELAY   = 1 << 3,
+};
+
+enum queue_ret {
+	QUEUE_RET_DEFAULT,   /* RFC 3461 4.3: not given */
+	QUEUE_RET_FULL,
+	QUEUE_RET_HDRS,
+};
+
+struct queue_rcpt {
+	const char *address;        /* the RCPT TO address (mailbox, no brackets) */
+	const char *orcpt;          /* RFC 3461 ORCPT "rfc822;addr" as given (xtext decoded), or NULL */
+	unsigned int notify;        /* enum queue_notify */
+	enum queue_rcpt_state state;
+	unsigned int attempts;
+	time_t last_attempt;        /* 0: never */
+	time_t next_attempt;        /* 0: as soon as possible */
+	const char *last_error;     /* the last failure's text (e.g. a remote reply), or NULL */
+	bool dsn_sent;              /* the failure/delay DSN for this recipient went out */
+};
+
+struct queue_envelope {
+	const char *id;
+	time_t created;
+	const char *sender;         /* reverse path without brackets; "" for the null sender <> */
+	const char *envid;          /* RFC 3461 ENVID, or NULL */
+	enum queue_ret ret;
+	bool body_8bit;             /* BODY=8BITMIME (RFC 6152) */
+	bool smtputf8;              /* SMTPUTF8 (RFC 6531) */
+	const char *auth_user;      /* authenticated submitter, or NULL */
+	const char *client;         /* "helo [ip]" of the submitting client, for logs and DSNs */
+	uint64_t size;              /* bytes in msg/<id> */
+	struct queue_rcpt *rcpts;
+	unsigned int rcpt_count;
+};
+
+/* Open data_dir/queue, creating its folders. */
+int queue_open(const char *data_dir, struct queue **queue_r, const char **error_r);
+void queue_close(struct queue **queue);
+
+/* Receiving a message: a new file in queue/tmp with a fresh id. */
+struct queue_writer;
+struct queue_writer *queue_writer_new(struct queue *queue, const char **error_r);
+const char *queue_writer_id(const struct queue_writer *w);
+/* Append message bytes (buffered). 0, or -1 with *error_r (disk full...). */
+int queue_writer_write(struct queue_writer *w, const void *data, size_t size, const char **error_r);
+uint64_t queue_writer_size(const struct queue_writer *w);
+/* Throw the message away (client vanished, size limit): nothing remains. */
+void queue_writer_abort(struct queue_writer **w);
+
+/* Write the envelope (env->id and env->size are set from the writer), move
+   both files into place and make them durable. Blocks until they are on
+   disk: call it from a thread that may block (the group commit batches
+   concurrent callers into shared fsyncs). 0 on success (the writer is
+   freed); -1 with *error_r, and nothing is left behind. */
+int queue_commit(struct queue_writer **w, struct queue_envelope *env, const char **error_r);
+
+/* Record a recipient's new state (appended to env/<id>, fdatasync'd).
+   rcpt_index is the recipient's index in the envelope. */
+int queue_set_rcpt_state(struct queue *queue, const char *id, unsigned int rcpt_index,
+			 const struct queue_rcpt *rcpt, const char **error_r);
+
+/* Read one queued message's envelope with its recipients' latest states.
+   1 found, 0 no such message (or not committed), -1 error. */
+int queue_read(struct queue *queue, struct arena *arena, const char *id,
+	       struct queue_envelope **env_r, const char **error_r);
+/* Open the message bytes for reading: a file descriptor, or -1. */
+int queue_open_message(struct queue *queue, const char *id, const char **error_r);
+
+/* Every committed message id (sorted oldest first), after removing leftovers
+   of messages that were never committed. Ids in arena, NULL-terminated. */
+int queue_scan(struct queue *queue, struct arena *arena, const char ***ids_r,
+	       unsigned int *count_r, const char **error_r);
+
+/* Remove a message for good (all recipients done, or `tern queue del`). */
+int queue_remove(struct queue *queue, const char *id, const char **error_r);
+
+/* Is every recipient delivered or failed? */
+bool queue_envelope_done(const struct queue_envelope *env);
+
+#endif

@@ -137,11 +137,16 @@ static void add_path(const char *path)
 	qsort(inputs + first, input_count - first, sizeof(*inputs), cmp_input);
 }
 
-static double now(void)
+static double clock_s(clockid_t id)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double now(void)
+{
+	return clock_s(CLOCK_MONOTONIC);
 }
 
 static long maxrss_kb(void)
@@ -228,20 +233,26 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < input_count; i++)
 		bytes += inputs[i].size;
 
+	/* Wall time is what counts; the process CPU time is printed beside it
+	   because on a shared machine it is less disturbed by other load. */
 	struct bench_stats st;
-	double best = 0;
+	double best = 0, best_cpu = 0;
 	for (int r = 0; r < runs; r++) {
 		memset(&st, 0, sizeof(st));
-		double t0 = now();
+		double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), t0 = now();
 		for (size_t i = 0; i < input_count; i++)
 			bench_parse_mem(inputs[i].data, inputs[i].size, &st);
-		double t = now() - t0;
+		double t = now() - t0, c = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
 		if (r == 0 || t < best)
 			best = t;
+		if (r == 0 || c < best_cpu)
+			best_cpu = c;
 	}
-	printf("throughput name=%s set=%s files=%zu bytes=%llu runs=%d best_s=%.4f mb_s=%.1f msgs_s=%.0f",
+	printf("throughput name=%s set=%s files=%zu bytes=%llu runs=%d best_s=%.4f mb_s=%.1f msgs_s=%.0f"
+	       " best_cpu_s=%.4f cpu_mb_s=%.1f",
 	       bench_name, label, input_count, (unsigned long long)bytes, runs, best,
-	       (double)bytes / 1e6 / best, (double)input_count / best);
+	       (double)bytes / 1e6 / best, (double)input_count / best,
+	       best_cpu, (double)bytes / 1e6 / best_cpu);
 	print_stats(&st);
 	printf("\n");
 	return 0;

@@ -80,15 +80,17 @@ static const struct alias aliases[] = {
 	{ "utf8", CS_UTF8, NULL },
 	{ "unicode11utf8", CS_UTF8, NULL },
 	{ "xunicode20utf8", CS_UTF8, NULL },
-	/* WHATWG: all of these are labels of windows-1252 */
-	{ "usascii", CS_CP1252, NULL },
-	{ "ascii", CS_CP1252, NULL },
-	{ "ansix341968", CS_CP1252, NULL },
-	{ "iso646us", CS_CP1252, NULL },
-	{ "us", CS_CP1252, NULL },
-	{ "cp367", CS_CP1252, NULL },
-	{ "ibm367", CS_CP1252, NULL },
-	{ "csascii", CS_CP1252, NULL },
+	/* "ASCII" with 8-bit bytes: mostly UTF-8 from misconfigured
+	   mailers, else Windows-1252 (which WHATWG makes these labels) */
+	{ "usascii", CS_UTF8_OR_CP1252, NULL },
+	{ "ascii", CS_UTF8_OR_CP1252, NULL },
+	{ "ansix341968", CS_UTF8_OR_CP1252, NULL },
+	{ "iso646us", CS_UTF8_OR_CP1252, NULL },
+	{ "us", CS_UTF8_OR_CP1252, NULL },
+	{ "cp367", CS_UTF8_OR_CP1252, NULL },
+	{ "ibm367", CS_UTF8_OR_CP1252, NULL },
+	{ "csascii", CS_UTF8_OR_CP1252, NULL },
+	/* WHATWG: labels of windows-1252 */
 	{ "iso88591", CS_CP1252, NULL },
 	{ "iso885911987", CS_CP1252, NULL },
 	{ "isoir100", CS_CP1252, NULL },

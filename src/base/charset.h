@@ -8,14 +8,15 @@
  * UTF-8, through glibc iconv, leniently as mail readers do:
  * - names are matched case-insensitively, an RFC 2231 "*language" suffix is
  *   ignored, and the aliases real mail uses map to the superset readers
- *   decode with: us-ascii, iso-8859-1 and latin1 are decoded as
- *   Windows-1252 (the WHATWG Encoding Standard does the same), gb2312/gbk
+ *   decode with: iso-8859-1 and latin1 are decoded as Windows-1252 (the
+ *   WHATWG Encoding Standard does the same), gb2312/gbk
  *   as GB18030, ks_c_5601-1987/euc-kr as CP949, shift_jis/x-sjis as CP932,
  *   iso-2022-jp as ISO-2022-JP-2, big5 as BIG5-HKSCS, iso-8859-8-i as
  *   ISO-8859-8, unicode-1-1-utf-7 as UTF-7, tis-620 as CP874, win-125x as
  *   windows-125x;
- * - x-unknown, unknown-8bit and an empty name mean "take valid UTF-8 as is,
- *   other bytes as Windows-1252";
+ * - us-ascii (and its aliases), x-unknown, unknown-8bit and an empty name
+ *   mean "take valid UTF-8 as is, other bytes as Windows-1252": 8-bit bytes
+ *   in mail labelled ASCII are mostly UTF-8, else Windows-1252;
  * - undecodable bytes become U+FFFD: the output is always valid UTF-8.
  * Descriptors are cached per thread, so conversion is thread-safe.
  */

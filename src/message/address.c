@@ -61,7 +61,7 @@ static void set_name(struct parser *p, struct msg_address *addr, size_t start, s
 static const char *join_local(struct parser *p, size_t start, size_t end);
 static const char *parse_domain(struct parser *p, bool *invalid);
 static void parse_angle(struct parser *p, struct msg_address *addr);
-static void parse_address(struct parser *p, bool in_group);
+static void parse_address(struct parser *p, bool in_group, bool no_comma);
 static void parse_group(struct parser *p, size_t name_start, size_t name_end);
 static void parse_list(struct parser *p, bool in_group);
 static bool is_dot_atom(const char *s);
@@ -476,8 +476,9 @@ static void parse_group(struct parser *p, size_t name_start, size_t name_end)
 	end->group_end = true;
 }
 
-/* One mailbox or group (RFC 5322 3.4); p->pos is at its first token. */
-static void parse_address(struct parser *p, bool in_group)
+/* One mailbox or group (RFC 5322 3.4); p->pos is at its first token.
+   no_comma: it follows the previous address with no comma between. */
+static void parse_address(struct parser *p, bool in_group, bool no_comma)
 {
 	struct msg_address *addr;
 	const struct token *t;
@@ -501,7 +502,10 @@ static void parse_address(struct parser *p, bool in_group)
 
 	if (at_special(p, ':')) {
 		if (!in_group) {
+			struct msg_address **tailp = p->tailp;
 			parse_group(p, start, end);
+			if (no_comma && *tailp != NULL)
+				(*tailp)->invalid = true;
 			return;
 		}
 		/* groups do not nest: keep the name as an invalid entry */
@@ -519,7 +523,7 @@ static void parse_address(struct parser *p, bool in_group)
 		p->pos = p->count;
 		return;
 	}
-	addr->invalid = junk;
+	addr->invalid = junk || no_comma;
 	if (at_special(p, '<')) {
 		set_name(p, addr, start, end);
 		parse_angle(p, addr);
@@ -562,21 +566,27 @@ static void parse_address(struct parser *p, bool in_group)
 /* address-list / group-list; in a group, returns at ";" (not consumed). */
 static void parse_list(struct parser *p, bool in_group)
 {
+	bool after_address = false;
+
 	for (;;) {
 		skip_comments(p);
 		if (p->pos >= p->count || p->full)
 			return;
 		if (at_special(p, ',')) {
 			p->pos++; /* empty element (RFC 5322 4.4 obs-addr-list) */
+			after_address = false;
 			continue;
 		}
 		if (at_special(p, ';')) {
 			if (in_group)
 				return;
 			p->pos++; /* stray */
+			after_address = false;
 			continue;
 		}
-		parse_address(p, in_group);
+		/* an address right after another: a comma is missing */
+		parse_address(p, in_group, after_address);
+		after_address = true;
 	}
 }
 

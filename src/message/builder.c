@@ -15,9 +15,9 @@
 /* A header word longer than this is B-encoded (unstructured fields) so that
    no line passes 998 octets; shorter ones are left for folding. */
 #define LONG_WORD_MAX 900
-/* Parameter values up to this length are written in one piece;
-   longer ones as RFC 2231 continuations. */
-#define PARAM_SEGMENT_MAX 60
+/* Printable ASCII parameter values up to this length are written as they
+   are (a token or quoted string); longer ones as RFC 2231 continuations. */
+#define PARAM_PLAIN_MAX 60
 /* RFC 2046 5.1.1: a boundary is 1-70 characters. */
 #define BOUNDARY_MAX 70
 
@@ -107,6 +107,7 @@ static bool name_eq(const char *a, const char *b);
 static bool is_address_field(const char *name);
 static bool is_structured_field(const char *name);
 static bool is_single_field(const char *name);
+static bool is_trace_field(const char *name);
 static struct bfield *field_find(struct msg_builder *b, const char *name);
 static struct bfield *field_get(struct msg_builder *b, const char *name, enum field_kind kind);
 static int validate_value(const char *value, const char **error_r);
@@ -121,9 +122,11 @@ static const char *format_address(struct build_ctx *ctx, const struct baddr *add
 static const char *address_spec(struct arena *arena, const struct baddr *addr);
 static const char *encode_long_b(struct arena *arena, const char *utf8);
 static size_t longest_word(const char *s);
-static int fold_field(struct build_ctx *ctx, buf_t *out, const char *name, const char *value);
+static int fold_field(struct build_ctx *ctx, buf_t *out, const char *name, const char *value,
+		      bool quotes);
 static int write_field(struct build_ctx *ctx, buf_t *out, const struct bfield *field);
-static void append_param(struct build_ctx *ctx, buf_t *v, const char *attr, const char *value);
+static void append_param(struct build_ctx *ctx, buf_t *v, const char *attr, const char *value,
+			 bool quote);
 static void append_name_param(struct build_ctx *ctx, buf_t *v, const char *filename);
 static void normalize_crlf(const void *data, size_t len, buf_t *out, bool final_newline);
 static void scan_lines(const buf_t *buf, size_t *max_line_r, bool *eight_bit_r, bool *nul_r);
@@ -282,6 +285,11 @@ static bool is_single_field(const char *name)
 			return true;
 	}
 	return false;
+}
+
+static bool is_trace_field(const char *name)
+{
+	return name_eq(name, "Return-Path") || name_eq(name, "Received");
 }
 
 static struct bfield *field_find(struct msg_builder *b, const char *name)
@@ -882,9 +890,12 @@ static size_t longest_word(const char *s)
  * Write "Name: value" CRLF, folded (RFC 5322 2.2.3): a line break is put
  * before whitespace (outside quoted strings) when the line would pass 78
  * octets; "\r\n" followed by WSP already in value (from RFC 2047 encoding)
- * is kept as a fold. A word that leaves a line over 998 octets is an error.
+ * is kept as a fold. With `quotes` (structured fields), a quoted string is
+ * never broken; in unstructured text '"' means nothing. A word that leaves
+ * a line over 998 octets is an error.
  */
-static int fold_field(struct build_ctx *ctx, buf_t *out, const char *name, const char *value)
+static int fold_field(struct build_ctx *ctx, buf_t *out, const char *name, const char *value,
+		      bool quotes)
 {
 	size_t len = strlen(value), i = 0, ws_start, ws_len, w_start, w_len, col;
 	bool has_word = false, in_quote = false, first = true;
@@ -915,7 +926,7 @@ static int fold_field(struct build_ctx *ctx, buf_t *out, const char *name, const
 				i += 2;
 				continue;
 			}
-			if (c == '"')
+			if (c == '"' && quotes)
 				in_quote = !in_quote;
 			i++;
 		}
@@ -962,7 +973,7 @@ static int write_field(struct build_ctx *ctx, buf_t *out, const struct bfield *f
 			value = encode_long_b(b->arena, value);
 		else if (!b->allow_8bit || has_ctl(value))
 			value = rfc2047_encode(b->arena, value, RFC2047_TEXT, column);
-		return fold_field(ctx, out, field->name, value);
+		return fold_field(ctx, out, field->name, value, false);
 	case FIELD_STRUCTURED:
 		if (value == NULL)
 			return 0;
@@ -971,7 +982,7 @@ static int write_field(struct build_ctx *ctx, buf_t *out, const struct bfield *f
 						  field->name);
 			return -1;
 		}
-		return fold_field(ctx, out, field->name, value);
+		return fold_field(ctx, out, field->name, value, true);
 	case FIELD_ADDRESS:
 		break;
 	}
@@ -1010,18 +1021,21 @@ static int write_field(struct build_ctx *ctx, buf_t *out, const struct bfield *f
 		buf_free(&v);
 		return 0;
 	}
-	ret = fold_field(ctx, out, field->name, buf_str(&v));
+	ret = fold_field(ctx, out, field->name, buf_str(&v), true);
 	buf_free(&v);
 	return ret;
 }
 
-/* "; attr=value": a token or quoted string when short ASCII, else the
-   RFC 2231 extended form "attr*=utf-8''%XX..." split into continuations
-   "attr*0*=...; attr*1*=..." of at most PARAM_SEGMENT_MAX octets, never
-   splitting a %XX triple or a UTF-8 character across segments. */
-static void append_param(struct build_ctx *ctx, buf_t *v, const char *attr, const char *value)
+/* "; attr=value": a token or quoted string (always quoted when `quote`)
+   when short printable ASCII, else the RFC 2231 extended form
+   "attr*=utf-8''%XX..." (section 4), split into continuations
+   "attr*0*=...; attr*1*=..." (section 3) so that each fits on a folded
+   line of 78 octets, never splitting a %XX triple or a UTF-8 character
+   across segments. */
+static void append_param(struct build_ctx *ctx, buf_t *v, const char *attr, const char *value,
+			 bool quote)
 {
-	size_t len = strlen(value), i, clen, seglen = 0, k;
+	size_t len = strlen(value), i, clen, total = 0, k, room;
 	bool printable = true, token = len > 0;
 	unsigned int segment = 0;
 	uint32_t cp;
@@ -1035,37 +1049,25 @@ static void append_param(struct build_ctx *ctx, buf_t *v, const char *attr, cons
 		if (!is_token_char(c))
 			token = false;
 	}
-	if (printable && len <= PARAM_SEGMENT_MAX) {
+	if (printable && len <= PARAM_PLAIN_MAX) {
 		append_str(v, "; ");
 		append_str(v, attr);
 		append(v, "=", 1);
-		append_str(v, token ? value : quote_string(ctx->b->arena, value));
+		append_str(v, token && !quote ? value : quote_string(ctx->b->arena, value));
 		return;
 	}
 
-	buf_init(&seg, BUF_MAX_UNLIMITED);
-	/* first, count whether it fits in one segment */
+	/* " attr*NN*=utf-8''" + segment + ";" within 78 columns */
+	room = MSG_BUILDER_LINE_PREFERRED - 1 - strlen(attr) - 5 - 7 - 1;
+	if (room < 12)
+		room = 12;   /* a very long attribute name: one character per segment */
 	for (i = 0; i < len; i++)
-		seglen += is_attr_char((unsigned char)value[i]) ? 1 : 3;
-	if (seglen <= PARAM_SEGMENT_MAX) {
-		append_str(v, "; ");
-		append_str(v, attr);
-		append_str(v, "*=utf-8''");
-		for (i = 0; i < len; i++) {
-			unsigned char c = (unsigned char)value[i];
-			if (is_attr_char(c)) {
-				append(v, &c, 1);
-			} else {
-				snprintf(hex, sizeof(hex), "%%%02X", c);
-				append(v, hex, 3);
-			}
-		}
-		buf_free(&seg);
-		return;
-	}
+		total += is_attr_char((unsigned char)value[i]) ? 1 : 3;
+
+	buf_init(&seg, BUF_MAX_UNLIMITED);
 	for (i = 0; i < len; i += clen) {
 		clen = utf8_decode_char((const unsigned char *)value + i, len - i, &cp);
-		if (buf_len(&seg) + clen * 3 > PARAM_SEGMENT_MAX && buf_len(&seg) > 0) {
+		if (total > room && buf_len(&seg) > 0 && buf_len(&seg) + clen * 3 > room) {
 			append_str(v, arena_printf(ctx->b->arena, "; %s*%u*=%s%s", attr, segment,
 						   segment == 0 ? "utf-8''" : "", buf_str(&seg)));
 			segment++;
@@ -1081,9 +1083,12 @@ static void append_param(struct build_ctx *ctx, buf_t *v, const char *attr, cons
 			}
 		}
 	}
-	if (buf_len(&seg) > 0)
+	if (total <= room) {
+		append_str(v, arena_printf(ctx->b->arena, "; %s*=utf-8''%s", attr, buf_str(&seg)));
+	} else if (buf_len(&seg) > 0) {
 		append_str(v, arena_printf(ctx->b->arena, "; %s*%u*=%s%s", attr, segment,
 					   segment == 0 ? "utf-8''" : "", buf_str(&seg)));
+	}
 	buf_free(&seg);
 }
 
@@ -1105,7 +1110,7 @@ static void append_name_param(struct build_ctx *ctx, buf_t *v, const char *filen
 		append_str(v, "; name=");
 		append_str(v, quote_string(ctx->b->arena, filename));
 	} else {
-		append_param(ctx, v, "name", filename);
+		append_param(ctx, v, "name", filename, true);
 	}
 }
 
@@ -1162,7 +1167,7 @@ static void scan_lines(const buf_t *buf, size_t *max_line_r, bool *eight_bit_r, 
 
 static int entity_header(struct build_ctx *ctx, struct entity *e, const char *name, const char *value)
 {
-	return fold_field(ctx, &e->data, name, value);
+	return fold_field(ctx, &e->data, name, value, true);
 }
 
 static void entity_free(struct entity *e)
@@ -1207,7 +1212,7 @@ static int entity_text(struct build_ctx *ctx, struct entity *e, const char *type
 		buf_init(&v, BUF_MAX_UNLIMITED);
 		append_str(&v, type);
 		if (charset != NULL)
-			append_param(ctx, &v, "charset", charset);
+			append_param(ctx, &v, "charset", charset, false);
 		ret = entity_header(ctx, e, "Content-Type", buf_str(&v));
 		buf_free(&v);
 	} else {
@@ -1253,7 +1258,7 @@ static int entity_base64(struct build_ctx *ctx, struct entity *e, const struct b
 	/* RFC 2183 */
 	append_str(&v, disposition);
 	if (part->filename != NULL)
-		append_param(ctx, &v, "filename", part->filename);
+		append_param(ctx, &v, "filename", part->filename, true);
 	if (ret == 0)
 		ret = entity_header(ctx, e, "Content-Disposition", buf_str(&v));
 	if (ret == 0)
@@ -1301,7 +1306,7 @@ static int entity_message(struct build_ctx *ctx, struct entity *e, const struct 
 	if (ret == 0 && part->filename != NULL) {
 		buf_reset(&v);
 		append_str(&v, "attachment");
-		append_param(ctx, &v, "filename", part->filename);
+		append_param(ctx, &v, "filename", part->filename, true);
 		ret = entity_header(ctx, e, "Content-Disposition", buf_str(&v));
 	}
 	if (ret == 0)
@@ -1378,7 +1383,7 @@ static int entity_multipart(struct build_ctx *ctx, struct entity *e, const char 
 	append_str(&v, "multipart/");
 	append_str(&v, subtype);
 	if (extra_param != NULL)
-		append_param(ctx, &v, extra_param, extra_value);
+		append_param(ctx, &v, extra_param, extra_value, false);
 	append_str(&v, "; boundary=");
 	append_str(&v, quote_string(ctx->b->arena, boundary));
 	ret = entity_header(ctx, e, "Content-Type", buf_str(&v));
@@ -1572,6 +1577,11 @@ int msg_builder_build(struct msg_builder *b, buf_t *out, const char **error_r)
 		b->message_id = f->value;
 	}
 
+	/* RFC 5322 3.6.7: trace fields come first */
+	for (f = b->fields; f != NULL; f = f->next) {
+		if (is_trace_field(f->name) && write_field(&ctx, &msg, f) < 0)
+			goto fail;
+	}
 	for (i = 0; i < N_ELEMENTS(order); i++) {
 		f = field_find(b, order[i]);
 		if (f == NULL && i == 0)
@@ -1586,7 +1596,8 @@ int msg_builder_build(struct msg_builder *b, buf_t *out, const char **error_r)
 			if (name_eq(f->name, order[i]))
 				break;
 		}
-		if (i < N_ELEMENTS(order) || name_eq(f->name, "MIME-Version"))
+		if (i < N_ELEMENTS(order) || name_eq(f->name, "MIME-Version") ||
+		    is_trace_field(f->name))
 			continue;
 		if (write_field(&ctx, &msg, f) < 0)
 			goto fail;

@@ -25,8 +25,10 @@ struct arena;
  * - sizes are body sizes in octets as stored; lines are body lines.
  * - a multipart with no parts is sent with one empty text/plain part
  *   (RFC 3501 requires at least one), and a message/rfc822 whose
- *   encapsulated message was not parsed (depth limit) with an all-NIL
- *   envelope and an empty text/plain body, so the syntax stays valid.
+ *   encapsulated message was not parsed (depth limit, or a base64 or
+ *   quoted-printable transfer encoding, which RFC 2046 5.2.1 forbids) with
+ *   an all-NIL envelope and an empty text/plain body, so that the syntax
+ *   stays what clients expect for a message/rfc822 part.
  * Strings use imap-quote.h (`quote_flags`: IMAP_QUOTE_FLAG_UTF8 after
  * ENABLE UTF8=ACCEPT). Temporary data goes in `arena`.
  */

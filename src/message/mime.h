@@ -67,7 +67,10 @@ struct mime_part {
 	struct msg_header header;
 
 	/* Content-Type, lowercased. Defaults per RFC 2045 5.2: text/plain
-	   (charset us-ascii), or message/rfc822 inside multipart/digest. */
+	   (charset us-ascii), or message/rfc822 inside multipart/digest; the
+	   implicit charset is NOT added to params (writers add it where a
+	   protocol wants it). A multipart without boundary parameter is
+	   reported as text/plain (flag NO_BOUNDARY). */
 	const char *type, *subtype;
 	bool content_type_explicit;     /* Content-Type present and parsed */
 	struct mime_param *params;
@@ -106,7 +109,11 @@ struct mime_limits {
 	unsigned int max_parts;         /* parts in the whole message; default 10000 */
 	unsigned int max_header_fields; /* per header block; default 10000 */
 	size_t max_header_size;         /* per header block; default 1 MiB */
-	size_t max_line_length;         /* a header line longer than this is split (kept); default 64 KiB */
+	/* Default 64 KiB. The MIME parser needs no per-line bound: it buffers
+	   header blocks as a whole (bounded by max_header_size, so a long
+	   header line is kept whole within that bound) and never buffers body
+	   lines; kept for line-based readers of the same message. */
+	size_t max_line_length;
 };
 void mime_limits_default(struct mime_limits *limits_r);
 

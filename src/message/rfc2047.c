@@ -44,6 +44,7 @@ static bool parse_encoded_word(const char *p, size_t len, struct encoded_word *w
 static void flush_pending(struct decoder *dec);
 static void append_raw_text(buf_t *out, const unsigned char *p, size_t len);
 static void decode_word(struct decoder *dec, const struct encoded_word *word);
+static const char *finish_output(struct arena *arena, const buf_t *out);
 static bool needs_encoding(const char *s, size_t len);
 static bool is_atext(unsigned char c);
 static bool q_allowed(unsigned char c, enum rfc2047_context ctx);
@@ -51,6 +52,8 @@ static size_t q_char_len(const unsigned char *p, size_t n, enum rfc2047_context 
 static void encode_region(buf_t *out, const unsigned char *p, size_t len,
 			  enum rfc2047_context ctx, size_t column);
 static void fold(buf_t *out);
+static size_t current_column(const buf_t *out, size_t first_line_used);
+static void append_plain(buf_t *out, const char *s, size_t len, size_t first_line_used);
 static void append(buf_t *out, const void *data, size_t len);
 static void append_str(buf_t *out, const char *str);
 static void append_c(buf_t *out, unsigned char c);
@@ -180,6 +183,35 @@ static void decode_word(struct decoder *dec, const struct encoded_word *word)
 		(void)qp_decode(word->text, word->text_len, &dec->pending, true);
 }
 
+/* The decoded text as an arena string. Decoded words may carry any byte:
+   CR and LF are dropped (a header value has no line breaks: "=0D=0A"
+   must not reach a display or a re-emitted header) and NUL becomes
+   U+FFFD so the C string is the whole text. */
+static const char *finish_output(struct arena *arena, const buf_t *out)
+{
+	const unsigned char *p = out->data;
+	size_t i, n = 0, len = buf_len(out), extra = 0;
+	char *ret;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] == '\0')
+			extra += 2; /* 1 byte becomes 3 */
+	}
+	ret = arena_alloc(arena, i_size_add(len + 1, extra));
+	for (i = 0; i < len; i++) {
+		if (p[i] == '\r' || p[i] == '\n')
+			continue;
+		if (p[i] == '\0') {
+			memcpy(ret + n, "\xef\xbf\xbd", 3);
+			n += 3;
+			continue;
+		}
+		ret[n++] = (char)p[i];
+	}
+	ret[n] = '\0';
+	return ret;
+}
+
 const char *rfc2047_decode(struct arena *arena, const char *value, size_t len)
 {
 	struct decoder dec;
@@ -228,7 +260,7 @@ const char *rfc2047_decode(struct arena *arena, const char *value, size_t len)
 		append_raw_text(&dec.out, (const unsigned char *)value + text_start,
 				len - text_start);
 	}
-	result = arena_strndup(arena, buf_str(&dec.out), buf_len(&dec.out));
+	result = finish_output(arena, &dec.out);
 	buf_free(&dec.out);
 	buf_free(&dec.pending);
 	return result;
@@ -308,12 +340,18 @@ static void encode_region(buf_t *out, const unsigned char *p, size_t len,
 		if (first && column > 0) {
 			/* 76-column lines (RFC 2047 2); one character needs
 			   at most 12 bytes (4 bytes as Q "=XX") */
-			if (column + RFC2047_UTF8_OVERHEAD + 12 > RFC2047_LINE_MAX) {
+			if (column + RFC2047_UTF8_OVERHEAD + 12 > RFC2047_LINE_MAX &&
+			    buf_len(out) > 0) {
 				fold(out);
-				first = false;
+				/* the word now starts a line: no second fold */
+				column = 0;
 				continue;
 			}
-			room = I_MIN(room, RFC2047_LINE_MAX - column - RFC2047_UTF8_OVERHEAD);
+			/* nothing before us: folding here would leave the
+			   field's first line blank (RFC 5322 3.2.2 says not
+			   to), so take the short room (at least a character) */
+			room = column + RFC2047_UTF8_OVERHEAD < RFC2047_LINE_MAX ?
+				I_MIN(room, RFC2047_LINE_MAX - column - RFC2047_UTF8_OVERHEAD) : 0;
 		} else if (!first) {
 			fold(out);
 		}
@@ -360,6 +398,40 @@ static void fold(buf_t *out)
 	if (buf_len(out) > 0 && out->data[buf_len(out) - 1] == ' ')
 		buf_truncate(out, buf_len(out) - 1);
 	append_str(out, "\r\n ");
+}
+
+/* Columns used on the last line of out (the first line started at
+   first_line_used). */
+static size_t current_column(const buf_t *out, size_t first_line_used)
+{
+	size_t i = buf_len(out);
+
+	while (i > 0) {
+		if (out->data[i - 1] == '\n')
+			return buf_len(out) - i;
+		i--;
+	}
+	return first_line_used + buf_len(out);
+}
+
+/* Plain words, folded (RFC 5322 2.2.3: CRLF inserted before whitespace) where
+   a word would pass column 76. A longer word stays whole. */
+static void append_plain(buf_t *out, const char *s, size_t len, size_t first_line_used)
+{
+	size_t i = 0, ws, word, col;
+
+	while (i < len) {
+		ws = i;
+		while (i < len && s[i] == ' ')
+			i++;
+		word = i;
+		while (i < len && s[i] != ' ')
+			i++;
+		col = current_column(out, first_line_used);
+		if (word > ws && col > 0 && col + (i - ws) > RFC2047_LINE_MAX)
+			append_str(out, "\r\n");
+		append(out, s + ws, i - ws);
+	}
 }
 
 static void append(buf_t *out, const void *data, size_t len)
@@ -437,10 +509,10 @@ const char *rfc2047_encode(struct arena *arena, const char *utf8, enum rfc2047_c
 	}
 
 	buf_init(&out, BUF_MAX_UNLIMITED);
-	append(&out, s, enc_start);
+	append_plain(&out, s, enc_start, first_line_used);
 	encode_region(&out, (const unsigned char *)s + enc_start, enc_end - enc_start, ctx,
-		      first_line_used + enc_start);
-	append(&out, s + enc_end, len - enc_end);
+		      current_column(&out, first_line_used));
+	append_plain(&out, s + enc_end, len - enc_end, first_line_used);
 	result = arena_strndup(arena, buf_str(&out), buf_len(&out));
 	buf_free(&out);
 	buf_free(&clean);

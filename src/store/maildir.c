@@ -205,7 +205,7 @@ static int copy_fd(int in_fd, int out_fd, uint64_t size)
 
 int maildir_deliver(const char *maildir, const char *folder, const char *tag,
 		    const char *hostname, const void *prepend, size_t prepend_size,
-		    int fd, uint64_t size, char **name_r, const char **error_r)
+		    int fd, uint64_t size, bool sync, char **name_r, const char **error_r)
 {
 	struct timeval tv;
 	char *dir, *name, *tmp_path, *new_path, *new_dir;
@@ -242,7 +242,7 @@ int maildir_deliver(const char *maildir, const char *folder, const char *tag,
 		*error_r = sys_error("write", tmp_path);
 		goto out;
 	}
-	if (fsync(out) < 0) {
+	if (sync && fsync(out) < 0) {
 		*error_r = sys_error("fsync", tmp_path);
 		goto out;
 	}
@@ -257,7 +257,7 @@ int maildir_deliver(const char *maildir, const char *folder, const char *tag,
 		*error_r = sys_error("rename", new_path);
 		goto out;
 	}
-	if (fsync_dir(new_dir, error_r) < 0)
+	if (sync && fsync_dir(new_dir, error_r) < 0)
 		goto out;
 	ret = 0;
 out:

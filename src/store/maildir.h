@@ -26,11 +26,13 @@ int maildir_create(const char *maildir, const char *folder, const char **error_r
 
 /* Deliver: prepend (e.g. "Return-Path: <a@b>\r\nDelivered-To: c@d\r\n", may
    be NULL) followed by the size bytes readable from fd at offset 0. tag is
-   [A-Za-z0-9_] only. Returns 0 with the final file name in *name_r (malloc'd,
-   may be NULL to ignore), or -1 with *error_r. */
+   [A-Za-z0-9_] only. sync: fsync the file and new/ before returning; without
+   it the caller makes the batch durable itself (syncfs) before saying so.
+   Returns 0 with the final file name in *name_r (malloc'd, may be NULL to
+   ignore), or -1 with *error_r. */
 int maildir_deliver(const char *maildir, const char *folder, const char *tag,
 		    const char *hostname, const void *prepend, size_t prepend_size,
-		    int fd, uint64_t size, char **name_r, const char **error_r);
+		    int fd, uint64_t size, bool sync, char **name_r, const char **error_r);
 
 /* Is a message with this delivery tag in new/ or cur/ already? 1 yes, 0 no, -1 error. */
 int maildir_has_delivery(const char *maildir, const char *folder, const char *tag,

@@ -16,6 +16,7 @@
  *   client mail.example [192.0.2.1]    (optional)
  *   size 1834
  *   rcpt 0 bob@example.test
+ *   original 0 list@example.test       (optional: the RCPT TO before aliases)
  *   orcpt 0 rfc822;bob@example.test    (optional)
  *   notify 0 6                         (optional, enum queue_notify bits)
  *   end
@@ -311,6 +312,8 @@ static int envelope_serialize(const struct queue_envelope *env, buf_t *b)
 		const struct queue_rcpt *r = &env->rcpts[i];
 
 		ret |= append_rcpt_kv(b, "rcpt", i, r->address);
+		if (r->original != NULL)
+			ret |= append_rcpt_kv(b, "original", i, r->original);
 		if (r->orcpt != NULL)
 			ret |= append_rcpt_kv(b, "orcpt", i, r->orcpt);
 		if (r->notify != QUEUE_NOTIFY_DEFAULT)
@@ -321,7 +324,7 @@ static int envelope_serialize(const struct queue_envelope *env, buf_t *b)
 }
 
 /* Group commit (queue.h): make every rename done before this call durable. */
-static int queue_sync(struct queue *q, const char **error_r)
+int queue_sync(struct queue *q, const char **error_r)
 {
 	uint64_t my_ticket, target;
 	int ret = 0, err = 0;
@@ -439,7 +442,7 @@ out:
 }
 
 int queue_set_rcpt_state(struct queue *queue, const char *id, unsigned int rcpt_index,
-			 const struct queue_rcpt *rcpt, const char **error_r)
+			 const struct queue_rcpt *rcpt, bool sync, const char **error_r)
 {
 	char *path = i_strdup_printf("%s/%s", queue->env_dir, id);
 	buf_t b;
@@ -461,7 +464,7 @@ int queue_set_rcpt_state(struct queue *queue, const char *id, unsigned int rcpt_
 		goto out;
 	}
 	/* one write: concurrent appends never interleave inside a line */
-	if (write_full(fd, b.data, b.used) < 0 || fdatasync(fd) < 0) {
+	if (write_full(fd, b.data, b.used) < 0 || (sync && fdatasync(fd) < 0)) {
 		*error_r = sys_error("append", path);
 		close(fd);
 		goto out;
@@ -601,7 +604,7 @@ static int envelope_parse(struct arena *arena, const unsigned char *data, size_t
 				env->client = v;
 			} else if (KEY("size")) {
 				env->size = strtoull(v, NULL, 10);
-			} else if (KEY("rcpt") || KEY("orcpt") || KEY("notify")) {
+			} else if (KEY("rcpt") || KEY("orcpt") || KEY("notify") || KEY("original")) {
 				unsigned long idx = strtoul(v, &vend, 10);
 				struct queue_rcpt *r;
 
@@ -612,6 +615,8 @@ static int envelope_parse(struct arena *arena, const unsigned char *data, size_t
 					r->address = vend + 1;
 				else if (KEY("orcpt"))
 					r->orcpt = vend + 1;
+				else if (KEY("original"))
+					r->original = vend + 1;
 				else
 					r->notify = (unsigned int)strtoul(vend + 1, NULL, 10);
 			}

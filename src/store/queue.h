@@ -54,7 +54,9 @@ enum queue_ret {
 };
 
 struct queue_rcpt {
-	const char *address;        /* the RCPT TO address (mailbox, no brackets) */
+	const char *address;        /* where to deliver: a mailbox, after alias expansion */
+	const char *original;       /* the RCPT TO address when aliases led from it to
+	                               `address`, else NULL (for DSNs and logs) */
 	const char *orcpt;          /* RFC 3461 ORCPT "rfc822;addr" as given (xtext decoded), or NULL */
 	unsigned int notify;        /* enum queue_notify */
 	enum queue_rcpt_state state;
@@ -101,10 +103,15 @@ void queue_writer_abort(struct queue_writer **w);
    freed); -1 with *error_r, and nothing is left behind. */
 int queue_commit(struct queue_writer **w, struct queue_envelope *env, const char **error_r);
 
-/* Record a recipient's new state (appended to env/<id>, fdatasync'd).
-   rcpt_index is the recipient's index in the envelope. */
+/* Record a recipient's new state (appended to env/<id>). rcpt_index is the
+   recipient's index in the envelope. sync: fdatasync before returning;
+   without it the caller must queue_sync() before relying on the state. */
 int queue_set_rcpt_state(struct queue *queue, const char *id, unsigned int rcpt_index,
-			 const struct queue_rcpt *rcpt, const char **error_r);
+			 const struct queue_rcpt *rcpt, bool sync, const char **error_r);
+
+/* Make every queue change made so far durable (shared with concurrent
+   callers: group commit). */
+int queue_sync(struct queue *queue, const char **error_r);
 
 /* Read one queued message's envelope with its recipients' latest states.
    1 found, 0 no such message (or not committed), -1 error. */

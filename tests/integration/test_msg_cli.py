@@ -169,11 +169,12 @@ def bs_walk(node, out):
         out.append(("multipart", node[i].decode().lower(), None))
         for child in node[:i]:
             bs_walk(child, out)
-        return
+        return out
     t, s = node[0].decode().lower(), node[1].decode().lower()
     out.append((t, s, node[6]))
     if (t, s) == ("message", "rfc822"):
         bs_walk(node[8], out)
+    return out
 
 
 def py_walk(msg):
@@ -184,8 +185,8 @@ def py_walk(msg):
         elif part.get_content_type() == "message/rfc822":
             out.append(("message", "rfc822", None))
         else:
-            raw = part.get_payload(decode=False)
-            raw = raw.encode("ascii", "surrogateescape")
+            # the body as parsed, 8-bit bytes kept as surrogates
+            raw = part._payload.encode("ascii", "surrogateescape")
             out.append((part.get_content_maintype(), part.get_content_subtype(), len(raw)))
     return out
 
@@ -380,3 +381,30 @@ def test_stdin_and_errors(tern_bin, tmp_path):
     assert r.returncode == 64
     r = subprocess.run([tern_bin, "msg"], capture_output=True)
     assert r.returncode == 64
+
+
+def test_mutated_inputs_stay_valid(tern_bin, write_msg):
+    """Damaged messages still give valid JSON (strict UTF-8) and
+    balanced, parseable BODYSTRUCTURE and ENVELOPE."""
+    import random
+    rng = random.Random(7)
+    specials = b"\r\n-=;\"()\\:/*%'\x80\xff\x00@<>,{}"
+    for i in range(60):
+        data = bytearray(MIXED if i % 2 else DIGEST + SIMPLE)
+        for _ in range(rng.randrange(1, 25)):
+            pos = rng.randrange(len(data))
+            data[pos] = rng.choice(specials) if rng.random() < 0.7 else rng.randrange(256)
+        if rng.random() < 0.3:
+            del data[rng.randrange(len(data)):]
+        path = write_msg(f"mut{i}", bytes(data))
+        r = run(tern_bin, ["inspect"], path=path)
+        assert r.returncode == 0, r.stderr
+        check_message(json.loads(r.stdout.decode("utf-8")), bytes(data))
+        for sub in ("bodystructure", "envelope"):
+            r = run(tern_bin, [sub], path=path)
+            assert r.returncode == 0, r.stderr
+            tree = imap_parse(r.stdout[:-1])
+            if sub == "envelope":
+                assert len(tree) == 10
+            else:
+                bs_walk(tree, [])

@@ -85,15 +85,17 @@ def main():
           b"\x00\x01\x02\xff\xfe\x00\n"
           b"--n--\n")
 
-    # 200 levels of nesting: multipart/mixed inside multipart/mixed.
+    # 200 levels of nesting: multipart/mixed inside multipart/mixed. The
+    # boundaries have a fixed width so that none is a prefix of another
+    # (RFC 2046 5.1.1: a delimiter must not occur inside the parts).
     depth = 200
     out = [b"From: deep@example.test\nTo: r@example.test\nSubject: 200 levels of nesting\n"
            b"Message-ID: <deep@example.test>\nMIME-Version: 1.0\n"]
     for i in range(depth):
-        out.append(b"Content-Type: multipart/mixed; boundary=\"d%d\"\n\n--d%d\n" % (i, i))
+        out.append(b"Content-Type: multipart/mixed; boundary=\"d%03d\"\n\n--d%03d\n" % (i, i))
     out.append(b"Content-Type: text/plain\n\nThe innermost part.\n")
     for i in reversed(range(depth)):
-        out.append(b"--d%d--\n" % i)
+        out.append(b"--d%03d--\n" % i)
     write("53-deep-nesting.eml", b"".join(out))
 
     # CRLF and bare LF mixed in one message (header CRLF, body mixed).

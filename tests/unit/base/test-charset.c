@@ -54,10 +54,11 @@ static void test_latin1_cp1252(void **state)
 	CONV("windows-1252", "\x80 \x93quoted\x94", "\xe2\x82\xac \xe2\x80\x9cquoted\xe2\x80\x9d");
 	CONV("cp1252", "\x80", "\xe2\x82\xac");
 	CONV("win-1252", "\x80", "\xe2\x82\xac");
-	/* labels of windows-1252 (WHATWG), 8-bit bytes in "ASCII" mail */
+	/* 8-bit bytes in "ASCII" mail */
 	CONV("us-ascii", "plain", "plain");
 	CONV("us-ascii", "\x80\xe9", "\xe2\x82\xac\xc3\xa9");
 	CONV("ascii", "\x81", "\xc2\x81");
+	CONV("us-ascii", "\xc3\xa9 \xe9", "\xc3\xa9 \xc3\xa9");        /* UTF-8 first */
 	CONV("\"iso-8859-1\"", "\xe9", "\xc3\xa9");
 	CONV("utf-8*en", "\xc3\xa9", "\xc3\xa9");                  /* RFC 2231 language */
 }

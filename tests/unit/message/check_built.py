@@ -27,7 +27,7 @@ import base64
 import json
 import sys
 from email import policy
-from email.parser import BytesParser
+from email.parser import BytesParser, Parser
 
 LINE_MAX = 998
 
@@ -104,12 +104,17 @@ def check_file(path):
     check_lines(raw, exp.get("eight_bit", False))
     msg = BytesParser(policy=policy.default).parsebytes(raw)
     check_defects(msg)
+    hdrs = msg
+    if exp.get("eight_bit", False):
+        # Python reads 8-bit header octets as surrogate escapes: the header
+        # of an SMTPUTF8 message (RFC 6532) is read from its UTF-8 text
+        hdrs = Parser(policy=policy.default).parsestr(raw.decode("utf-8"), headersonly=True)
     for name, value in exp.get("headers", {}).items():
-        check(msg[name] is not None, f"header {name} missing")
-        check(str(msg[name]) == value, f"header {name}: {str(msg[name])!r} != {value!r}")
+        check(hdrs[name] is not None, f"header {name} missing")
+        check(str(hdrs[name]) == value, f"header {name}: {str(hdrs[name])!r} != {value!r}")
     for name, addrs in exp.get("addresses", {}).items():
-        check(msg[name] is not None, f"header {name} missing")
-        got = [[a.display_name, a.addr_spec] for a in msg[name].addresses]
+        check(hdrs[name] is not None, f"header {name} missing")
+        got = [[a.display_name, a.addr_spec] for a in hdrs[name].addresses]
         check(got == addrs, f"header {name}: {got!r} != {addrs!r}")
     for name in exp.get("absent", []):
         check(msg[name] is None, f"header {name} present")

@@ -185,6 +185,28 @@ static void test_rfc822_multipart_inside(void **state)
 		"\"mixed\" (\"boundary\" \"b\") NIL NIL NIL) 7 NIL NIL NIL NIL)");
 }
 
+static void test_rfc822_opaque(void **state)
+{
+	/* RFC 2046 5.2.1 forbids encoding message/rfc822: the parser keeps it
+	   opaque, and the structure still has the envelope and body slots
+	   clients expect for message/rfc822 */
+	const char *msg =
+		"Content-Type: message/rfc822\r\n"
+		"Content-Transfer-Encoding: base64\r\n"
+		"\r\n"
+		"U3ViamVjdDogeA0KDQpi\r\n";
+
+	assert_string_equal(bs(msg, true),
+		"(\"message\" \"rfc822\" NIL NIL NIL \"base64\" 22 "
+		"(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) "
+		"(\"text\" \"plain\" " TEXT_DEFAULT " NIL NIL \"7bit\" 0 0 NIL NIL NIL NIL) 1 "
+		"NIL NIL NIL NIL)");
+	assert_string_equal(bs(msg, false),
+		"(\"message\" \"rfc822\" NIL NIL NIL \"base64\" 22 "
+		"(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) "
+		"(\"text\" \"plain\" " TEXT_DEFAULT " NIL NIL \"7bit\" 0 0) 1)");
+}
+
 static void test_digest(void **state)
 {
 	const char *msg =
@@ -218,6 +240,13 @@ static void test_empty_multipart(void **state)
 		"\"mixed\" (\"boundary\" \"e\") NIL NIL NIL)");
 	assert_string_equal(bs(msg, false),
 		"((\"text\" \"plain\" " TEXT_DEFAULT " NIL NIL \"7bit\" 0 0) \"mixed\")");
+	/* the boundary never appears: the same (Dovecot's choice) */
+	assert_string_equal(bs("Content-Type: multipart/mixed; boundary=e\r\n\r\nno parts\r\n", true),
+		"((\"text\" \"plain\" " TEXT_DEFAULT " NIL NIL \"7bit\" 0 0 NIL NIL NIL NIL) "
+		"\"mixed\" (\"boundary\" \"e\") NIL NIL NIL)");
+	/* no boundary parameter at all: the parser reports text/plain */
+	assert_string_equal(bs("Content-Type: multipart/mixed\r\n\r\nno parts\r\n", true),
+		"(\"text\" \"plain\" " TEXT_DEFAULT " NIL NIL \"7bit\" 10 1 NIL NIL NIL NIL)");
 }
 
 static void test_multipart_extension(void **state)
@@ -323,6 +352,7 @@ int main(void)
 		cmocka_unit_test(test_2231_continuations),
 		cmocka_unit_test(test_alternative_and_rfc822),
 		cmocka_unit_test(test_rfc822_multipart_inside),
+		cmocka_unit_test(test_rfc822_opaque),
 		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_empty_multipart),
 		cmocka_unit_test(test_multipart_extension),

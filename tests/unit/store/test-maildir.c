@@ -46,7 +46,7 @@ static void test_deliver(void **state)
 
 	assert_int_equal(maildir_has_delivery(maildir, "", "Qid1R0", &error), 0);
 	assert_int_equal(maildir_deliver(maildir, "", "Qid1R0", "host/x:y", prepend, strlen(prepend),
-					 in, strlen(body), &name, &error), 0);
+					 in, strlen(body), true, &name, &error), 0);
 	assert_null(strchr(name, '/'));
 	assert_null(strchr(name, ':'));
 	snprintf(path, sizeof(path), "%s/new/%s", maildir, name);
@@ -65,15 +65,15 @@ static void test_deliver(void **state)
 
 	/* a folder, created on demand, Maildir++ */
 	assert_int_equal(maildir_deliver(maildir, "Archive.2026", "Qid2R0", "h", NULL, 0, in,
-					 strlen(body), NULL, &error), 0);
+					 strlen(body), false, NULL, &error), 0);
 	snprintf(path, sizeof(path), "%s/.Archive.2026/maildirfolder", maildir);
 	assert_int_equal(access(path, F_OK), 0);
 	snprintf(path, sizeof(path), "%s/tmp", maildir);
 	assert_int_equal(rmdir(path), 0);   /* tmp/ is empty after delivery */
 	assert_int_equal(maildir_deliver(maildir, "../evil", "Qid3R0", "h", NULL, 0, in,
-					 strlen(body), NULL, &error), -1);
+					 strlen(body), true, NULL, &error), -1);
 	/* a queue file shorter than the envelope says: an error, nothing left */
-	assert_int_equal(maildir_deliver(maildir, "", "Qid4R0", "h", NULL, 0, in, 1000, NULL,
+	assert_int_equal(maildir_deliver(maildir, "", "Qid4R0", "h", NULL, 0, in, 1000, true, NULL,
 					 &error), -1);
 	close(in);
 	free(maildir);

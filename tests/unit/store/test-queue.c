@@ -50,6 +50,7 @@ static const char *commit_one(struct queue *q, const char *sender, const char *b
 		r[i].address = i == 0 ? "bob@example.test" : i == 1 ? "carol@example.test" : "x@remote.test";
 		r[i].notify = i == 1 ? (QUEUE_NOTIFY_FAILURE | QUEUE_NOTIFY_DELAY) : 0;
 		r[i].orcpt = i == 2 ? "rfc822;x@remote.test" : NULL;
+		r[i].original = i == 1 ? "list@example.test" : NULL;
 	}
 	env.rcpts = r;
 	env.rcpt_count = rcpts;
@@ -81,6 +82,8 @@ static void test_commit_read(void **state)
 	assert_string_equal(env->rcpts[1].address, "carol@example.test");
 	assert_int_equal(env->rcpts[1].notify, QUEUE_NOTIFY_FAILURE | QUEUE_NOTIFY_DELAY);
 	assert_string_equal(env->rcpts[2].orcpt, "rfc822;x@remote.test");
+	assert_string_equal(env->rcpts[1].original, "list@example.test");
+	assert_null(env->rcpts[0].original);
 	assert_int_equal(env->rcpts[0].state, QUEUE_RCPT_PENDING);
 
 	fd = queue_open_message(q, id, &error);
@@ -93,12 +96,13 @@ static void test_commit_read(void **state)
 	r.state = QUEUE_RCPT_DELIVERED;
 	r.attempts = 1;
 	r.last_error = "250 2.0.0 ok\r\nwith 100% newline";
-	assert_int_equal(queue_set_rcpt_state(q, id, 0, &r, &error), 0);
+	assert_int_equal(queue_set_rcpt_state(q, id, 0, &r, true, &error), 0);
 	r.state = QUEUE_RCPT_DEFERRED;
 	r.attempts = 2;
 	r.next_attempt = 1700000300;
 	r.last_error = "451 4.3.0 try later";
-	assert_int_equal(queue_set_rcpt_state(q, id, 2, &r, &error), 0);
+	assert_int_equal(queue_set_rcpt_state(q, id, 2, &r, false, &error), 0);
+	assert_int_equal(queue_sync(q, &error), 0);
 	assert_int_equal(queue_read(q, arena, id, &env, &error), 1);
 	assert_int_equal(env->rcpts[0].state, QUEUE_RCPT_DELIVERED);
 	assert_string_equal(env->rcpts[0].last_error, "250 2.0.0 ok\r\nwith 100% newline");

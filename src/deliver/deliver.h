@@ -1,0 +1,40 @@
+#ifndef TERN_DELIVER_H
+#define TERN_DELIVER_H
+
+#include "lib.h"
+
+/*
+ * The delivery agent: takes committed messages off the queue and delivers
+ * their local recipients into Maildir (tmp, write, rename into new/; a batch
+ * of deliveries shares one syncfs before any of them is recorded as
+ * delivered). Recipients in other domains stay pending for the outbound
+ * SMTP client. It runs in threads of its own, never on an event loop.
+ *
+ * At start it scans the queue (queue_scan): messages found then may have
+ * been half delivered before a crash, so each of their local recipients is
+ * first looked for in its Maildir by delivery tag and not delivered twice.
+ */
+
+struct tern_settings;
+struct queue;
+struct deliverer;
+
+/* Start the delivery threads over an open queue. settings and queue must
+   outlive the deliverer. Returns NULL with *error_r on failure. */
+struct deliverer *deliverer_start(const struct tern_settings *set, struct queue *queue,
+				  unsigned int threads, const char **error_r);
+/* A message was just committed: deliver it soon. Thread-safe, never blocks
+   on disk. */
+void deliverer_notify(struct deliverer *d, const char *queue_id);
+/* Retry every deferred recipient now (`tern queue flush`, SIGUSR1...). */
+void deliverer_flush(struct deliverer *d);
+/* Stop: finish the batch in progress, join the threads. */
+void deliverer_stop(struct deliverer **d);
+
+/* Deliver the local recipients of one message now, in the calling thread
+   (sendmail without a server, tests). recovered: check Maildirs for copies
+   already delivered before a crash. 0, or -1 with *error_r. */
+int deliver_message_now(const struct tern_settings *set, struct queue *queue,
+			const char *queue_id, bool recovered, const char **error_r);
+
+#endif

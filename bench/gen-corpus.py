@@ -26,7 +26,7 @@ import os
 import random
 import sys
 
-VERSION = 1
+VERSION = 2
 
 WORDS = """the of and to in is that for it as was with be by on not he this are or his
 from at which but have an they you were her she there been one all we their has
@@ -437,7 +437,11 @@ def main():
 
     total = 0
     for i in range(a.typical):
-        msg = g.typical(i)
+        # the size targets are approximate: draw again until within 2-50 KB
+        while True:
+            msg = g.typical(i)
+            if 2000 <= len(msg.encode("utf-8")) <= 50 * 1024:
+                break
         total += write(os.path.join(a.outdir, "typical", "m%05d.eml" % i), msg)
     for i in range(a.large):
         msg = g.large(i, a.large_size)

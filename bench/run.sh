@@ -53,7 +53,7 @@ parse_corpus() {
 	if [ -f "$DATA/STAMP" ] && [ "$(cat "$DATA/GENERATOR" 2>/dev/null)" = "$sum" ]; then
 		return
 	fi
-	echo "generating the corpus in $DATA (once; about a minute)..." >&2
+	echo "generating the corpus in $DATA (once; about 10 s)..." >&2
 	rm -f "$DATA/GENERATOR"
 	$PY "$HERE/gen-corpus.py" "$DATA"
 	echo "$sum" >"$DATA/GENERATOR"

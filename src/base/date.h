@@ -28,7 +28,7 @@
  */
 int msg_date_parse(const char *value, size_t len, time_t *time_r, int *tz_offset_min_r);
 
-#define MSG_DATE_MAX 40
+#define MSG_DATE_MAX 128  /* room for any int the formats could print (-Wformat-truncation) */
 /* "Mon, 23 Nov 2026 10:51:40 +0100" (RFC 5322 3.3): t shown in the zone
    tz_offset_min minutes east of UTC. Times outside years 0-9999 are
    clamped. Writes buf (NUL-terminated) and returns it. */

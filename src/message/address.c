@@ -481,7 +481,7 @@ static void parse_group(struct parser *p, size_t name_start, size_t name_end)
 static void parse_address(struct parser *p, bool in_group, bool no_comma)
 {
 	struct msg_address *addr;
-	const struct token *t;
+	const struct token *t, *prev;
 	size_t start, end, split, i;
 	bool junk = false;
 
@@ -532,12 +532,15 @@ static void parse_address(struct parser *p, bool in_group, bool no_comma)
 		   after its last whitespace gap not next to a dot: in
 		   "John Doe@x" (a forgotten "<") "John" is the name. */
 		split = start;
-		for (i = start + 1; i < end; i++) {
+		prev = NULL;
+		for (i = start; i < end; i++) {
 			const struct token *a = &p->tokens[i];
-			const struct token *b = &p->tokens[i - 1];
-			if (a->ws_before && a->type != TOKEN_DOT && b->type != TOKEN_DOT &&
-			    b->type != TOKEN_COMMENT)
+			if (a->type == TOKEN_COMMENT)
+				continue;
+			if (prev != NULL && a->ws_before && a->type != TOKEN_DOT &&
+			    prev->type != TOKEN_DOT)
 				split = i;
+			prev = a;
 		}
 		if (split > start) {
 			addr->invalid = true;
@@ -568,7 +571,10 @@ static void parse_list(struct parser *p, bool in_group)
 {
 	bool after_address = false;
 
+	size_t before;
+
 	for (;;) {
+		before = p->pos;
 		skip_comments(p);
 		if (p->pos >= p->count || p->full)
 			return;
@@ -584,7 +590,9 @@ static void parse_list(struct parser *p, bool in_group)
 			after_address = false;
 			continue;
 		}
-		/* an address right after another: a comma is missing */
+		/* an address right after another: a comma is missing.
+		   Comments before it are its own (they may name it). */
+		p->pos = before;
 		parse_address(p, in_group, after_address);
 		after_address = true;
 	}

@@ -567,8 +567,24 @@ int msg_builder_add_header(struct msg_builder *b, const char *name,
 	}
 	if (validate_value(value_utf8, error_r) < 0)
 		return -1;
-	if (is_address_field(name))
-		return msg_builder_add_address_list(b, name, value_utf8, error_r);
+	if (is_address_field(name)) {
+		struct baddr *old_head = NULL, *old_tail = NULL;
+
+		/* Sender holds one mailbox (RFC 5322 3.6.2): a new one replaces */
+		if (is_single_field(name) && (f = field_find(b, name)) != NULL) {
+			old_head = f->addrs;
+			old_tail = f->addrs_tail;
+			f->addrs = f->addrs_tail = NULL;
+		}
+		if (msg_builder_add_address_list(b, name, value_utf8, error_r) < 0) {
+			if (old_head != NULL) {
+				f->addrs = old_head;
+				f->addrs_tail = old_tail;
+			}
+			return -1;
+		}
+		return 0;
+	}
 
 	kind = is_structured_field(name) ? FIELD_STRUCTURED : FIELD_TEXT;
 	f = field_get(b, name, kind);
@@ -971,7 +987,7 @@ static int write_field(struct build_ctx *ctx, buf_t *out, const struct bfield *f
 			return 0;
 		if (longest_word(value) > LONG_WORD_MAX)
 			value = encode_long_b(b->arena, value);
-		else if (!b->allow_8bit || has_ctl(value))
+		else if (!b->allow_8bit || has_ctl(value) || strstr(value, "=?") != NULL)
 			value = rfc2047_encode(b->arena, value, RFC2047_TEXT, column);
 		return fold_field(ctx, out, field->name, value, false);
 	case FIELD_STRUCTURED:

@@ -146,9 +146,11 @@ bool msg_builder_is_utf8_header(const struct msg_builder *b);
 /* The Message-ID written by the last build ("<...>"), or NULL before one. */
 const char *msg_builder_message_id(const struct msg_builder *b);
 
-/* Envelope recipients: the addr-specs of To, Cc and Bcc (and Resent-To/
-   Cc/Bcc) in order, duplicates removed (local part exact, domain
-   case-insensitive). The array is NULL-terminated and lives in the arena. */
+/* Envelope recipients: the addr-specs of To, Cc and Bcc in order, or of
+   Resent-To, Resent-Cc and Resent-Bcc instead when any of those is set
+   (RFC 5322 3.6.6), duplicates removed (local part exact, domain
+   case-insensitive). Group names are not recipients, their members are.
+   The array is NULL-terminated and lives in the arena. */
 const char *const *msg_builder_recipients(struct msg_builder *b, unsigned int *count_r);
 
 #endif

@@ -26,8 +26,11 @@ static const char *raw_case(struct bs_ctx *ctx, const struct mime_part *part, co
 static void put(struct bs_ctx *ctx, const char *str);
 static void put_string(struct bs_ctx *ctx, const char *str);
 static void put_nstring(struct bs_ctx *ctx, const char *str);
+static size_t skip_value(const char *v, size_t len, size_t i);
+static const char *raw_param_name(struct bs_ctx *ctx, const struct msg_header_field *f,
+				  const char *name);
 static void write_params(struct bs_ctx *ctx, const struct mime_param *params, unsigned int count,
-			 bool default_charset);
+			 const struct msg_header_field *f, bool default_charset);
 static void write_common_ext(struct bs_ctx *ctx, const struct mime_part *part);
 static void write_part(struct bs_ctx *ctx, const struct mime_part *part);
 static void write_multipart(struct bs_ctx *ctx, const struct mime_part *part);
@@ -122,10 +125,60 @@ static void put_nstring(struct bs_ctx *ctx, const char *str)
 		ctx->ret = -1;
 }
 
+/* Past a parameter value (quoted string or token) and anything else up to
+   the next ';' outside quotes and comments. */
+static size_t skip_value(const char *v, size_t len, size_t i)
+{
+	bool quoted = false;
+	unsigned int level = 0;
+
+	for (; i < len; i++) {
+		if (v[i] == '\\' && (quoted || level > 0) && i + 1 < len)
+			i++;
+		else if (quoted)
+			quoted = v[i] != '"';
+		else if (v[i] == '"' && level == 0)
+			quoted = true;
+		else if (v[i] == '(')
+			level++;
+		else if (v[i] == ')' && level > 0)
+			level--;
+		else if (v[i] == ';' && level == 0)
+			break;
+	}
+	return i;
+}
+
+/* The parameter name as written in the field (the case of its first
+   section, RFC 2231 "*" suffixes removed), when the parser's lowercased
+   `name` is found there; else `name`. Dovecot sends names as written. */
+static const char *raw_param_name(struct bs_ctx *ctx, const struct msg_header_field *f,
+				  const char *name)
+{
+	size_t i, start, end, nlen = strlen(name);
+
+	if (f == NULL)
+		return name;
+	i = skip_value(f->value, f->value_len, 0);
+	while (i < f->value_len) {
+		i = skip_cfws(f->value, f->value_len, i + 1); /* past ';' */
+		start = i;
+		while (i < f->value_len && is_token_char((unsigned char)f->value[i]))
+			i++;
+		end = start;
+		while (end < i && f->value[end] != '*')
+			end++;
+		if (end - start == nlen && i_memcaseeq(f->value + start, nlen, name))
+			return arena_strndup(ctx->arena, f->value + start, nlen);
+		i = skip_value(f->value, f->value_len, i);
+	}
+	return name;
+}
+
 /* body-fld-param: ("name" "value" ...) or NIL. RFC 2231 parameters keep
    their raw form under "name*" (the parser has joined continuations). */
 static void write_params(struct bs_ctx *ctx, const struct mime_param *params, unsigned int count,
-			 bool default_charset)
+			 const struct msg_header_field *f, bool default_charset)
 {
 	bool seen_charset = false;
 	unsigned int i;
@@ -138,12 +191,14 @@ static void write_params(struct bs_ctx *ctx, const struct mime_param *params, un
 	for (i = 0; i < count; i++) {
 		const struct mime_param *p = &params[i];
 		bool ext = p->extended && p->raw != NULL;
+		const char *name = raw_param_name(ctx, f, p->name);
 
 		if (i > 0)
 			put(ctx, " ");
-		if (i_strcasecmp(p->name, "charset") == 0)
+		/* Dovecot: only a plain "charset" counts, not "charset*" */
+		if (!ext && i_strcasecmp(p->name, "charset") == 0)
 			seen_charset = true;
-		put_string(ctx, ext ? arena_printf(ctx->arena, "%s*", p->name) : p->name);
+		put_string(ctx, ext ? arena_printf(ctx->arena, "%s*", name) : name);
 		put(ctx, " ");
 		put_string(ctx, ext ? p->raw : p->value);
 	}
@@ -168,7 +223,8 @@ static void write_common_ext(struct bs_ctx *ctx, const struct mime_part *part)
 		put(ctx, "(");
 		put_string(ctx, raw_case(ctx, part, "Content-Disposition", 0, part->disposition));
 		put(ctx, " ");
-		write_params(ctx, part->disposition_params, part->disposition_param_count, false);
+		write_params(ctx, part->disposition_params, part->disposition_param_count,
+			     msg_header_get(&part->header, "Content-Disposition"), false);
 		put(ctx, ")");
 	}
 	put(ctx, " ");
@@ -209,7 +265,8 @@ static void write_multipart(struct bs_ctx *ctx, const struct mime_part *part)
 	put_string(ctx, raw_case(ctx, part, "Content-Type", 1, part->subtype));
 	if (ctx->extended) {
 		put(ctx, " ");
-		write_params(ctx, part->params, part->param_count, false);
+		write_params(ctx, part->params, part->param_count,
+			     msg_header_get(&part->header, "Content-Type"), false);
 		write_common_ext(ctx, part);
 	}
 	put(ctx, ")");
@@ -218,8 +275,10 @@ static void write_multipart(struct bs_ctx *ctx, const struct mime_part *part)
 static void write_single(struct bs_ctx *ctx, const struct mime_part *part)
 {
 	bool text = i_strcasecmp(part->type, "text") == 0;
-	bool message = mime_part_is(part, "message", "rfc822") ||
-		       mime_part_is(part, "message", "global");
+	/* RFC 3501 7.4.2: only message/rfc822 has the envelope, body and
+	   lines; message/global (RFC 6532) is a basic part in IMAP4rev1's
+	   grammar (RFC 3501 9 media-basic), as Dovecot 2.3 sends it */
+	bool message = mime_part_is(part, "message", "rfc822");
 	const char *type = part->type, *subtype = part->subtype, *cte = NULL;
 
 	if (part->content_type_explicit) {
@@ -234,7 +293,9 @@ static void write_single(struct bs_ctx *ctx, const struct mime_part *part)
 	put(ctx, " ");
 	put_string(ctx, subtype);
 	put(ctx, " ");
-	write_params(ctx, part->params, part->param_count, text);
+	write_params(ctx, part->params, part->param_count,
+		     part->content_type_explicit ? msg_header_get(&part->header, "Content-Type") : NULL,
+		     text);
 	put(ctx, " ");
 	put_nstring(ctx, part->content_id);
 	put(ctx, " ");
@@ -245,7 +306,7 @@ static void write_single(struct bs_ctx *ctx, const struct mime_part *part)
 		ctx->ret = -1;
 	if (message) {
 		/* RFC 3501 7.4.2: envelope, body and lines of the encapsulated
-		   message (RFC 9051 7.5.2 adds message/global) */
+		   message */
 		put(ctx, " ");
 		if (part->children != NULL) {
 			if (imap_envelope_write(ctx->dest, ctx->arena, &part->children->header,

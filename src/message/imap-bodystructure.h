@@ -10,8 +10,9 @@ struct arena;
  * IMAP BODY and BODYSTRUCTURE (RFC 3501 7.4.2, RFC 9051 7.5.2) from a MIME
  * tree, written as Dovecot writes them:
  * - single part: (type subtype (params) id description encoding size
- *   [lines for text parts] [envelope body lines for message/rfc822 and
- *   message/global] [BODYSTRUCTURE only: md5 disposition language location])
+ *   [lines for text parts] [envelope body lines for message/rfc822]
+ *   [BODYSTRUCTURE only: md5 disposition language location]); message/global
+ *   is a basic part, as IMAP4rev1's grammar (RFC 3501 9) and Dovecot 2.3 have it
  * - multipart: (part part ... subtype [BODYSTRUCTURE only: (params)
  *   disposition language location]), the parts with no space between them.
  * - type, subtype, encoding and disposition are sent as written in the
@@ -19,10 +20,15 @@ struct arena;
  *   "text" "plain"; absent Content-Transfer-Encoding gives "7bit".
  * - text parts always carry a charset parameter: "us-ascii" is added
  *   when the header has none (RFC 2045 5.2).
- * - parameter names are lowercase; RFC 2231 parameters are sent in their
- *   raw form with the name suffixed by "*" ("filename*" "utf-8''na%C3%AFve"),
- *   continuations joined, as Dovecot does.
- * - sizes are body sizes in octets as stored; lines are body lines.
+ * - parameter names keep the case they were written in; RFC 2231
+ *   parameters are sent in their raw form with the name suffixed by "*"
+ *   ("filename*" "utf-8''na%C3%AFve"), continuations joined, as Dovecot
+ *   does (and, as Dovecot, a "charset*" alone does not stop the default
+ *   "charset" "us-ascii" being added to a text part).
+ * - sizes are body sizes in octets as stored and lines the parser's
+ *   body_lines (Dovecot differs: it counts a bare LF as CRLF in sizes, and
+ *   lines as LF characters, so a body whose last line has no line break
+ *   has one line fewer there).
  * - a multipart with no parts is sent with one empty text/plain part
  *   (RFC 3501 requires at least one), and a message/rfc822 whose
  *   encapsulated message was not parsed (depth limit, or a base64 or

@@ -7,25 +7,46 @@ static int write_field(buf_t *dest, const struct msg_header *hdr, const char *na
 static const struct msg_address *parse_field(struct arena *arena, const struct msg_header *hdr,
 					     const char *name);
 
-/* A raw value as an nstring: NIL when the field is absent. */
+/* A raw value as an nstring: NIL when the field is absent. When the field
+   occurs more than once, the last one counts (as Dovecot, whose parser
+   keeps overwriting). */
 static int write_field(buf_t *dest, const struct msg_header *hdr, const char *name,
 		       unsigned int flags)
 {
-	const struct msg_header_field *f = msg_header_get(hdr, name);
+	const struct msg_header_field *f = NULL;
+	unsigned int i;
 
+	for (i = 0; i < hdr->count; i++) {
+		if (i_strcasecmp(hdr->fields[i].name, name) == 0)
+			f = &hdr->fields[i];
+	}
 	if (f == NULL)
 		return buf_append_str(dest, "NIL");
-	return imap_append_string(dest, f->value, f->value_len, flags | IMAP_QUOTE_FLAG_NOLF);
+	return imap_append_string(dest, f->value, f->value_len, flags);
 }
 
+/* The addresses of every field with this name, in order (a repeated To
+   adds its addresses, as Dovecot does); NULL when there are none. */
 static const struct msg_address *parse_field(struct arena *arena, const struct msg_header *hdr,
 					     const char *name)
 {
-	const struct msg_header_field *f = msg_header_get(hdr, name);
+	struct msg_address *head = NULL, *tail = NULL, *list;
+	unsigned int i;
 
-	if (f == NULL)
-		return NULL;
-	return msg_address_parse(arena, f->value, f->value_len);
+	for (i = 0; i < hdr->count; i++) {
+		if (i_strcasecmp(hdr->fields[i].name, name) != 0)
+			continue;
+		list = msg_address_parse(arena, hdr->fields[i].value, hdr->fields[i].value_len);
+		if (list == NULL)
+			continue;
+		if (tail == NULL)
+			head = list;
+		else
+			tail->next = list;
+		for (tail = list; tail->next != NULL; tail = tail->next)
+			;
+	}
+	return head;
 }
 
 int imap_envelope_write_addresses(buf_t *dest, const struct msg_address *addr,
@@ -33,7 +54,7 @@ int imap_envelope_write_addresses(buf_t *dest, const struct msg_address *addr,
 {
 	int ret = 0;
 
-	flags |= IMAP_QUOTE_FLAG_NOLF;
+	flags |= IMAP_QUOTE_FLAG_NOLF | IMAP_QUOTE_FLAG_NO_ESCAPES;
 	if (addr == NULL)
 		return buf_append_str(dest, "NIL");
 	ret |= buf_append_c(dest, '(');
@@ -73,6 +94,7 @@ int imap_envelope_write(buf_t *dest, struct arena *arena, const struct msg_heade
 	const struct msg_address *from, *sender, *reply_to;
 	int ret = 0;
 
+	flags |= IMAP_QUOTE_FLAG_NOLF | IMAP_QUOTE_FLAG_NO_ESCAPES;
 	from = parse_field(arena, hdr, "From");
 	sender = parse_field(arena, hdr, "Sender");
 	reply_to = parse_field(arena, hdr, "Reply-To");

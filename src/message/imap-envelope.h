@@ -21,9 +21,12 @@ struct msg_address;
  *   NIL host would announce group syntax to the client.
  * - sender and reply-to default to from when absent or empty (RFC 3501
  *   7.4.2: "the server MUST default ... to be the same as the from field").
- * - When a field occurs more than once, the first one is used.
+ * - When a field occurs more than once, as Dovecot: the last date,
+ *   subject, in-reply-to and message-id count, and the addresses of every
+ *   From (To, Cc, ...) field are listed one after the other.
  * Strings with 8-bit bytes are sent as literals unless `quote_flags` has
- * IMAP_QUOTE_FLAG_UTF8 and they are valid UTF-8 (see imap-quote.h).
+ * IMAP_QUOTE_FLAG_UTF8 and they are valid UTF-8 (see imap-quote.h); so are
+ * strings with " or \ (IMAP_QUOTE_FLAG_NO_ESCAPES, as Dovecot).
  * Temporary parse results go in `arena`.
  */
 

@@ -76,6 +76,10 @@ int imap_append_string(buf_t *dest, const void *data, size_t len, unsigned int f
 		case '\0': case '\r': case '\n':
 			literal = true;
 			break;
+		case '"': case '\\':
+			if ((flags & IMAP_QUOTE_FLAG_NO_ESCAPES) != 0)
+				literal = true;
+			break;
 		default:
 			if (src[i] >= 0x80)
 				eight = true;

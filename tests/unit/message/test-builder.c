@@ -619,6 +619,22 @@ static void test_allow_8bit(void **state)
 	check_message(arena, &out, &exp);
 	buf_free(&out);
 
+	/* even with 8-bit allowed, text that looks like an encoded word or
+	   holds control characters is encoded */
+	b = new_builder(arena);
+	msg_builder_set_allow_8bit(b, true);
+	msg_builder_set_subject(b, "=?utf-8?q?x?= ü");
+	assert_int_equal(msg_builder_add_header(b, "X-Ctl", "a\x01b", &error), 0);
+	build_ok(b, &out, false);
+	assert_null(strstr(buf_str(&out), "Subject: =?utf-8?q?x?= ü"));
+	assert_null(strstr(buf_str(&out), "\x01"));
+	{
+		struct mime_part *root = mime_parse(arena, out.data, buf_len(&out), NULL);
+		assert_string_equal(header_decoded(arena, root, "Subject"), "=?utf-8?q?x?= ü");
+		assert_string_equal(header_decoded(arena, root, "X-Ctl"), "a\x01b");
+	}
+	buf_free(&out);
+
 	/* a UTF-8 address needs SMTPUTF8: refused at build without 8-bit */
 	b = new_builder(arena);
 	assert_int_equal(msg_builder_add_address(b, "To", NULL, "jürgen@example.test", &error), 0);
@@ -936,6 +952,9 @@ static void test_headers(void **state)
 	assert_int_equal(msg_builder_add_address(b, "Bcc", "Hidden", "hidden@example.test", &error), 0);
 	assert_int_equal(msg_builder_add_address(b, "From", NULL, "me@example.test", &error), 0);
 	assert_int_equal(msg_builder_add_header(b, "X-Utf8-Structured", "ok", &error), 0);
+	assert_int_equal(msg_builder_add_header(b, "Sender", "first@example.test", &error), 0);
+	assert_int_equal(msg_builder_add_header(b, "Sender", "bad address", &error), -1);
+	assert_int_equal(msg_builder_add_header(b, "Sender", "Second <second@example.test>", &error), 0);
 	assert_int_equal(msg_builder_add_header(b, "In-Reply-To", "<ü@x>", &error), 0);
 
 	/* structured 8-bit value: refused at build time without 8-bit */
@@ -954,6 +973,8 @@ static void test_headers(void **state)
 	assert_true(strncmp(s, "Date: Tue, 1 Dec 2026 08:00:00 +0000\r\nFrom: me@example.test\r\n", 61) == 0);
 	assert_non_null(strstr(s, "\r\nTo: Team: x@example.test, y@example.test;, \"john doe\"@example.test\r\n"));
 	assert_non_null(strstr(s, "\r\nCc: X@EXAMPLE.test\r\n"));
+	assert_non_null(strstr(s, "\r\nSender: Second <second@example.test>\r\n"));
+	assert_null(strstr(s, "first@"));
 	assert_null(strstr(s, "Bcc"));
 	assert_null(strstr(s, "hidden"));
 	assert_non_null(strstr(s, "\r\nSubject: second\r\n"));
@@ -991,7 +1012,7 @@ static void test_headers(void **state)
 	assert_string_equal(rcpts[5], "Y@example.test");
 
 	/* keep Bcc for the sender's copy */
-	buf_reset(&out);
+	buf_free(&out);
 	msg_builder_set_keep_bcc(b, true);
 	build_ok(b, &out, false);
 	assert_non_null(strstr(buf_str(&out), "\r\nBcc: Hidden <hidden@example.test>, x@Example.TEST, Y@example.test\r\n"));
@@ -1118,7 +1139,7 @@ static void test_misc(void **state)
 	id = msg_builder_message_id(b);
 	msg_builder_set_text(b, "x", 1);
 	assert_int_equal(msg_builder_add_attachment(b, "a.txt", NULL, "a", 1, &error), 0);
-	buf_reset(&out);
+	buf_free(&out);
 	build_ok(b, &out, false);
 	build_ok(b, &out2, false);
 	assert_string_equal(msg_builder_message_id(b), id);

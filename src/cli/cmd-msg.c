@@ -159,7 +159,9 @@ static void write_address_list(struct inspect_ctx *ctx, const struct msg_address
 		json_object_begin(w);
 		if (addr->group_start) {
 			json_key(w, "group");
-			json_string(w, addr->mailbox != NULL ? addr->mailbox : "");
+			/* the group's display name, RFC 2047-decoded (5 (3)) */
+			json_string(w, addr->name_decoded != NULL ? addr->name_decoded :
+				    addr->mailbox != NULL ? addr->mailbox : "");
 			json_key(w, "members");
 			addr = addr->next;
 			write_address_list(ctx, &addr, true);

@@ -1,5 +1,6 @@
 /*
- * Local delivery from the queue into Maildir. See deliver.h.
+ * The queue manager: local delivery from the queue into Maildir, remote
+ * recipients handed to outbound delivery, outcomes recorded. See deliver.h.
  *
  * Order of durability for a batch of messages (no step is skipped, the
  * fsyncs are shared):
@@ -12,13 +13,21 @@
  * queue scan at the next start marks those messages "recovered", and a
  * recovered recipient is first looked for in its Maildir by its delivery
  * tag (queue id + recipient index), so it is never delivered twice.
+ *
+ * One message is handled by one thread at a time (its entry is "busy"), and
+ * outcomes of remote deliveries come back as results attached to the
+ * message's entry, applied by the next batch that takes it: so local and
+ * remote outcomes never race on the same envelope file, and the message is
+ * removed exactly when its last recipient is done.
  */
 #include "deliver.h"
 #include "accounts.h"
 #include "arena.h"
 #include "buf.h"
+#include "dsn.h"
 #include "log.h"
 #include "maildir.h"
+#include "outbound.h"
 #include "queue.h"
 #include "settings.h"
 
@@ -33,22 +42,43 @@
 
 #define DELIVER_BATCH 64
 #define DELIVER_MAX_THREADS 16
+#define DELIVER_HASH_MIN 1024
 
-struct deliver_item {
+/* An outcome reported by outbound, waiting to be recorded. */
+struct pending_result {
+	unsigned int rcpt_index;
+	enum outbound_status status;
+	char *diagnostic;
+	char *status_code;
+	char *remote_mta;
+};
+
+/* What the manager knows about one queued message. */
+struct msg_entry {
+	struct msg_entry *hash_next;
+	unsigned int index;            /* in deliverer.entries */
 	char *id;
-	bool recovered;
-	bool force;          /* retry deferred recipients before their time */
-	time_t due;          /* 0: now */
+	bool recovered;                /* found at start: may be half delivered */
+	bool force;                    /* retry deferred recipients before their time */
+	bool scheduled;                /* wants a batch at `due` */
+	bool busy;                     /* a batch is handling it */
+	bool remote_inflight;          /* handed to outbound, outcomes not back yet */
+	time_t due;
+	struct pending_result *results;
+	unsigned int result_count;
 };
 
 struct deliverer {
 	const struct tern_settings *set;
 	struct queue *queue;
-	int mail_fd;         /* data_dir/mail, for syncfs */
+	struct outbound *outbound;     /* NULL: remote recipients wait */
+	int mail_fd;                   /* data_dir/mail, for syncfs */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	struct deliver_item *items;   /* ready and waiting (due > now) */
+	struct msg_entry **buckets;
+	unsigned int bucket_count;
+	struct msg_entry **entries;
 	unsigned int count, alloc;
 	bool stopping;
 
@@ -56,14 +86,20 @@ struct deliverer {
 	unsigned int thread_count;
 };
 
-/* The outcome of one message in a batch. */
-struct deliver_result {
-	char *id;
+/* One message's work in a batch. */
+struct batch_msg {
+	struct msg_entry *entry;
+	struct pending_result *results;  /* taken from the entry */
+	unsigned int result_count;
 	struct arena *arena;
 	struct queue_envelope *env;
-	bool *changed;        /* per recipient: state to record */
+	bool *changed;                   /* per recipient: state to record */
+	bool *newly_failed;              /* per recipient: owes a failure DSN */
+	unsigned int *remote;            /* recipients to hand to outbound */
+	unsigned int remote_count;
 	bool delivered_any;
-	time_t next_due;      /* 0: nothing local left to retry */
+	bool removed;
+	time_t next_due;                 /* 0: nothing deferred */
 };
 
 static __thread char deliver_error[512];
@@ -94,28 +130,74 @@ static int build_prepend(const struct queue_envelope *env, const char *address, 
 	return buf_printf(b, "Return-Path: <%s>\r\nDelivered-To: %s\r\n", env->sender, address);
 }
 
-static void rcpt_fail_or_defer(const struct tern_settings *set, const struct queue_envelope *env,
-			       struct queue_rcpt *r, time_t now, bool permanent,
-			       const char *error, struct arena *arena)
+static void note_due(struct batch_msg *m, time_t due)
 {
+	if (m->next_due == 0 || due < m->next_due)
+		m->next_due = due;
+}
+
+/* A temporary failure, or a permanent one; a temporary failure becomes
+   permanent after delivery.bounce_after. */
+static void rcpt_fail_or_defer(const struct tern_settings *set, struct batch_msg *m,
+			       unsigned int i, time_t now, bool permanent, const char *error)
+{
+	struct queue_rcpt *r = &m->env->rcpts[i];
+
 	r->attempts++;
 	r->last_attempt = now;
-	r->last_error = arena_strdup(arena, error);
+	r->last_error = arena_strdup(m->arena, error);
+	m->changed[i] = true;
 	if (permanent || (set->delivery_bounce_after > 0 &&
-			  now - env->created >= (time_t)set->delivery_bounce_after)) {
+			  now - m->env->created >= (time_t)set->delivery_bounce_after)) {
 		r->state = QUEUE_RCPT_FAILED;
 		r->next_attempt = 0;
+		m->newly_failed[i] = true;
 	} else {
 		r->state = QUEUE_RCPT_DEFERRED;
 		r->next_attempt = now + retry_delay(set, r->attempts);
+		note_due(m, r->next_attempt);
 	}
 }
 
-/* Steps 1 for one message: deliver every due local recipient without fsync. */
-static int deliver_local(const struct tern_settings *set, struct queue *queue,
-			 struct accounts *acc, const char *id, bool recovered, bool force,
-			 struct deliver_result *res)
+/* Outcomes that came back from outbound. */
+static void apply_results(const struct tern_settings *set, struct batch_msg *m, time_t now)
 {
+	unsigned int k;
+
+	for (k = 0; k < m->result_count; k++) {
+		struct pending_result *pr = &m->results[k];
+		struct queue_rcpt *r;
+
+		if (pr->rcpt_index >= m->env->rcpt_count)
+			continue;
+		r = &m->env->rcpts[pr->rcpt_index];
+		if (r->state == QUEUE_RCPT_DELIVERED || r->state == QUEUE_RCPT_FAILED)
+			continue;
+		switch (pr->status) {
+		case OUTBOUND_DELIVERED:
+			r->state = QUEUE_RCPT_DELIVERED;
+			r->attempts++;
+			r->last_attempt = now;
+			r->last_error = pr->diagnostic == NULL ? NULL :
+				arena_strdup(m->arena, pr->diagnostic);
+			m->changed[pr->rcpt_index] = true;
+			break;
+		case OUTBOUND_DEFERRED:
+		case OUTBOUND_FAILED:
+			rcpt_fail_or_defer(set, m, pr->rcpt_index, now,
+					   pr->status == OUTBOUND_FAILED,
+					   pr->diagnostic == NULL ? "unknown error" : pr->diagnostic);
+			break;
+		}
+	}
+}
+
+/* Step 1 for one message: apply returned outcomes, deliver every due local
+   recipient without fsync, list the due remote ones. */
+static int process_message(const struct tern_settings *set, struct queue *queue,
+			   struct accounts *acc, struct batch_msg *m, bool remote_busy)
+{
+	struct msg_entry *e = m->entry;
 	struct queue_envelope *env;
 	const char *error;
 	time_t now = time(NULL);
@@ -123,17 +205,19 @@ static int deliver_local(const struct tern_settings *set, struct queue *queue,
 	unsigned int i;
 	int fd, ret;
 
-	memset(res, 0, sizeof(*res));
-	res->id = i_strdup(id);
-	res->arena = arena_new(0);
-	ret = queue_read(queue, res->arena, id, &env, &error);
+	m->arena = arena_new(0);
+	ret = queue_read(queue, m->arena, e->id, &env, &error);
 	if (ret <= 0) {
 		if (ret < 0)
-			log_error("deliver", "id=%s error=%s", id, log_str(error));
+			log_error("deliver", "id=%s error=%s", e->id, log_str(error));
 		return -1;
 	}
-	res->env = env;
-	res->changed = arena_new_array(res->arena, bool, env->rcpt_count);
+	m->env = env;
+	m->changed = arena_new_array(m->arena, bool, env->rcpt_count);
+	m->newly_failed = arena_new_array(m->arena, bool, env->rcpt_count);
+	m->remote = arena_new_array(m->arena, unsigned int, env->rcpt_count);
+	apply_results(set, m, now);
+
 	fd = -1;
 	buf_init(&prepend, 64 * 1024);
 	for (i = 0; i < env->rcpt_count; i++) {
@@ -143,40 +227,42 @@ static int deliver_local(const struct tern_settings *set, struct queue *queue,
 
 		if (r->state == QUEUE_RCPT_DELIVERED || r->state == QUEUE_RCPT_FAILED)
 			continue;
-		if (!address_is_local(acc, r->address))
-			continue;   /* remote: the outbound client's */
-		if (r->state == QUEUE_RCPT_DEFERRED && r->next_attempt > now && !force) {
-			if (res->next_due == 0 || r->next_attempt < res->next_due)
-				res->next_due = r->next_attempt;
+		if (r->state == QUEUE_RCPT_DEFERRED && r->next_attempt > now && !e->force) {
+			note_due(m, r->next_attempt);
 			continue;
 		}
-		snprintf(tag, sizeof(tag), "%sR%u", id, i);
+		if (!address_is_local(acc, r->address)) {
+			if (!remote_busy && !m->changed[i])
+				m->remote[m->remote_count++] = i;
+			continue;
+		}
+		snprintf(tag, sizeof(tag), "%sR%u", e->id, i);
 		maildir = maildir_path_for(set->data_dir, r->address);
-		res->changed[i] = true;
+		m->changed[i] = true;
 		if (maildir == NULL ||
 		    (accounts_user_exists(acc, r->address) <= 0 &&
 		     strncmp(r->address, "postmaster@", 11) != 0)) {
 			/* the account went away after the message was accepted */
-			rcpt_fail_or_defer(set, env, r, now, true,
-					   "550 5.1.1 mailbox no longer exists", res->arena);
-			log_info("deliver", "failed id=%s to=<%s> reason=no-such-mailbox", id,
+			rcpt_fail_or_defer(set, m, i, now, true,
+					   "x-tern; 5.1.1 mailbox no longer exists");
+			log_info("deliver", "failed id=%s to=<%s> reason=no-such-mailbox", e->id,
 				 log_str(r->address));
 			free(maildir);
 			continue;
 		}
-		if (recovered && maildir_has_delivery(maildir, "", tag, &error) > 0) {
+		if (e->recovered && maildir_has_delivery(maildir, "", tag, &error) > 0) {
 			/* delivered before a crash, not yet recorded */
 			r->state = QUEUE_RCPT_DELIVERED;
 			r->last_attempt = now;
-			res->delivered_any = true;
-			log_info("deliver", "delivered id=%s to=<%s> recovered=yes", id,
+			m->delivered_any = true;
+			log_info("deliver", "delivered id=%s to=<%s> recovered=yes", e->id,
 				 log_str(r->address));
 			free(maildir);
 			continue;
 		}
-		if (fd < 0 && (fd = queue_open_message(queue, id, &error)) < 0) {
-			rcpt_fail_or_defer(set, env, r, now, false, error, res->arena);
-			log_error("deliver", "deferred id=%s to=<%s> error=%s", id,
+		if (fd < 0 && (fd = queue_open_message(queue, e->id, &error)) < 0) {
+			rcpt_fail_or_defer(set, m, i, now, false, error);
+			log_error("deliver", "deferred id=%s to=<%s> error=%s", e->id,
 				  log_str(r->address), log_str(error));
 			free(maildir);
 			continue;
@@ -186,23 +272,20 @@ static int deliver_local(const struct tern_settings *set, struct queue *queue,
 				    fd, env->size, false, NULL, &error) < 0) {
 			if (prepend.used == 0)
 				error = "address too long";
-			rcpt_fail_or_defer(set, env, r, now, false, error, res->arena);
-			log_error("deliver", "deferred id=%s to=<%s> error=%s", id,
+			rcpt_fail_or_defer(set, m, i, now, false, error);
+			log_error("deliver", "deferred id=%s to=<%s> error=%s", e->id,
 				  log_str(r->address), log_str(error));
 		} else {
 			r->state = QUEUE_RCPT_DELIVERED;
 			r->attempts++;
 			r->last_attempt = now;
 			r->last_error = NULL;
-			res->delivered_any = true;
-			log_info("deliver", "delivered id=%s to=<%s>%s%s%s size=%llu", id,
+			m->delivered_any = true;
+			log_info("deliver", "delivered id=%s to=<%s>%s%s%s size=%llu", e->id,
 				 log_str(r->address), r->original != NULL ? " orig=<" : "",
 				 r->original != NULL ? log_str(r->original) : "",
 				 r->original != NULL ? ">" : "", (unsigned long long)env->size);
 		}
-		if (r->state == QUEUE_RCPT_DEFERRED &&
-		    (res->next_due == 0 || r->next_attempt < res->next_due))
-			res->next_due = r->next_attempt;
 		free(maildir);
 	}
 	buf_free(&prepend);
@@ -211,33 +294,58 @@ static int deliver_local(const struct tern_settings *set, struct queue *queue,
 	return 0;
 }
 
-/* Steps 3 for one message: record what changed. Returns true when the
-   message was removed from the queue. */
-static bool record_results(struct queue *queue, struct deliver_result *res)
+/* Failure notices for the recipients that just failed (RFC 3464), queued
+   as new messages from <>; dsn_queue() itself honours NOTIFY and never
+   bounces a bounce. */
+static void send_failure_dsns(const struct tern_settings *set, struct queue *queue,
+			      struct batch_msg *m, char ***new_ids, unsigned int *new_count)
 {
-	struct queue_envelope *env = res->env;
+	unsigned int *idx, n = 0, i;
+	const char *error, *dsn_id;
+
+	idx = arena_new_array(m->arena, unsigned int, m->env->rcpt_count);
+	for (i = 0; i < m->env->rcpt_count; i++) {
+		if (m->newly_failed[i] && !m->env->rcpts[i].dsn_sent)
+			idx[n++] = i;
+	}
+	if (n == 0)
+		return;
+	if (dsn_queue(set, queue, m->arena, m->env, idx, n, DSN_ACTION_FAILED, &dsn_id,
+		      &error) < 0) {
+		log_error("deliver", "dsn failed id=%s error=%s", m->entry->id, log_str(error));
+		return;
+	}
+	for (i = 0; i < n; i++)
+		m->env->rcpts[idx[i]].dsn_sent = true;
+	if (dsn_id != NULL) {
+		log_info("deliver", "bounce id=%s dsn=%s to=<%s> rcpts=%u", m->entry->id, dsn_id,
+			 log_str(m->env->sender), n);
+		*new_ids = i_realloc(*new_ids, sizeof(char *) * (*new_count + 1));
+		(*new_ids)[(*new_count)++] = i_strdup(dsn_id);
+	}
+}
+
+/* Step 3 for one message: record what changed. */
+static void record_message(struct queue *queue, struct batch_msg *m)
+{
+	struct queue_envelope *env = m->env;
 	const char *error;
 	unsigned int i;
 
 	if (queue_envelope_done(env)) {
-		if (queue_remove(queue, res->id, &error) < 0)
-			log_error("deliver", "id=%s error=%s", res->id, log_str(error));
-		else
-			log_info("deliver", "removed id=%s", res->id);
-		return true;
+		if (queue_remove(queue, m->entry->id, &error) < 0) {
+			log_error("deliver", "id=%s error=%s", m->entry->id, log_str(error));
+		} else {
+			log_info("deliver", "removed id=%s", m->entry->id);
+			m->removed = true;
+		}
+		return;
 	}
 	for (i = 0; i < env->rcpt_count; i++) {
-		if (res->changed[i] &&
-		    queue_set_rcpt_state(queue, res->id, i, &env->rcpts[i], false, &error) < 0)
-			log_error("deliver", "id=%s error=%s", res->id, log_str(error));
+		if (m->changed[i] &&
+		    queue_set_rcpt_state(queue, m->entry->id, i, &env->rcpts[i], false, &error) < 0)
+			log_error("deliver", "id=%s error=%s", m->entry->id, log_str(error));
 	}
-	return false;
-}
-
-static void result_free(struct deliver_result *res)
-{
-	free(res->id);
-	arena_free(&res->arena);
 }
 
 static int sync_mail(int mail_fd, const char **error_r)
@@ -250,33 +358,52 @@ static int sync_mail(int mail_fd, const char **error_r)
 	return 0;
 }
 
-/* Deliver a batch: steps 1 to 4. Returns the results (for rescheduling). */
-static void deliver_batch(const struct tern_settings *set, struct queue *queue,
-			  struct accounts *acc, int mail_fd, struct deliver_item *items,
-			  unsigned int count, struct deliver_result *results, bool *ok_r)
+/* Steps 1 to 4 for a batch. Returns false when the copies could not be made
+   durable (then nothing was recorded). New DSN message ids are returned. */
+static bool run_batch(const struct tern_settings *set, struct queue *queue,
+		      struct accounts *acc, int mail_fd, struct batch_msg *msgs,
+		      unsigned int count, char ***dsn_ids, unsigned int *dsn_count)
 {
 	const char *error;
 	bool any = false;
 	unsigned int i;
 
 	for (i = 0; i < count; i++) {
-		if (deliver_local(set, queue, acc, items[i].id, items[i].recovered,
-				  items[i].force, &results[i]) == 0)
-			any = any || results[i].delivered_any;
+		if (process_message(set, queue, acc, &msgs[i], msgs[i].entry->remote_inflight) == 0)
+			any = any || msgs[i].delivered_any;
 	}
 	/* 2: the copies are durable before any is recorded as delivered */
 	if (any && sync_mail(mail_fd, &error) < 0) {
 		log_error("deliver", "error=%s", log_str(error));
-		*ok_r = false;
-		return;
+		return false;
 	}
 	for (i = 0; i < count; i++) {
-		if (results[i].env != NULL)
-			(void)record_results(queue, &results[i]);
+		if (msgs[i].env == NULL)
+			continue;
+		send_failure_dsns(set, queue, &msgs[i], dsn_ids, dsn_count);
+		record_message(queue, &msgs[i]);
 	}
 	if (queue_sync(queue, &error) < 0)
 		log_error("deliver", "error=%s", log_str(error));
-	*ok_r = true;
+	return true;
+}
+
+static void results_free(struct pending_result *results, unsigned int count)
+{
+	unsigned int i;
+
+	for (i = 0; i < count; i++) {
+		free(results[i].diagnostic);
+		free(results[i].status_code);
+		free(results[i].remote_mta);
+	}
+	free(results);
+}
+
+static void batch_msg_free(struct batch_msg *m)
+{
+	results_free(m->results, m->result_count);
+	arena_free(&m->arena);
 }
 
 static int open_mail_dir(const struct tern_settings *set, const char **error_r)
@@ -303,9 +430,10 @@ int deliver_message_now(const struct tern_settings *set, struct queue *queue,
 			const char *queue_id, bool recovered, const char **error_r)
 {
 	struct accounts *acc;
-	struct deliver_item item = { .id = (char *)(uintptr_t)queue_id, .recovered = recovered,
-				     .force = true };
-	struct deliver_result res;
+	struct msg_entry entry;
+	struct batch_msg m;
+	char **dsn_ids = NULL;
+	unsigned int dsn_count = 0, i;
 	bool ok;
 	int mail_fd;
 
@@ -315,8 +443,25 @@ int deliver_message_now(const struct tern_settings *set, struct queue *queue,
 		close(mail_fd);
 		return -1;
 	}
-	deliver_batch(set, queue, acc, mail_fd, &item, 1, &res, &ok);
-	result_free(&res);
+	memset(&entry, 0, sizeof(entry));
+	entry.id = (char *)(uintptr_t)queue_id;
+	entry.recovered = recovered;
+	entry.force = true;
+	/* no outbound here: remote recipients stay queued for the server */
+	entry.remote_inflight = true;
+	memset(&m, 0, sizeof(m));
+	m.entry = &entry;
+	ok = run_batch(set, queue, acc, mail_fd, &m, 1, &dsn_ids, &dsn_count);
+	batch_msg_free(&m);
+	/* bounces to local senders are delivered at once too */
+	for (i = 0; i < dsn_count; i++) {
+		const char *error;
+
+		if (ok)
+			(void)deliver_message_now(set, queue, dsn_ids[i], false, &error);
+		free(dsn_ids[i]);
+	}
+	free(dsn_ids);
 	accounts_close(&acc);
 	close(mail_fd);
 	if (!ok) {
@@ -326,62 +471,159 @@ int deliver_message_now(const struct tern_settings *set, struct queue *queue,
 	return 0;
 }
 
-/* Caller holds the lock. */
-static void items_add(struct deliverer *d, const char *id, bool recovered, time_t due)
+static unsigned int hash_id(const char *id)
 {
-	unsigned int i;
+	unsigned int h = 2166136261u;   /* FNV-1a */
 
-	for (i = 0; i < d->count; i++) {
-		if (strcmp(d->items[i].id, id) == 0) {
-			/* already known: the earlier due time wins */
-			if (due < d->items[i].due)
-				d->items[i].due = due;
-			d->items[i].recovered = d->items[i].recovered || recovered;
-			return;
-		}
-	}
-	if (d->count == d->alloc) {
-		d->alloc = d->alloc == 0 ? 256 : d->alloc * 2;
-		d->items = i_realloc(d->items, sizeof(*d->items) * d->alloc);
-	}
-	d->items[d->count].id = i_strdup(id);
-	d->items[d->count].recovered = recovered;
-	d->items[d->count].force = false;
-	d->items[d->count].due = due;
-	d->count++;
+	for (; *id != '\0'; id++)
+		h = (h ^ (unsigned char)*id) * 16777619u;
+	return h;
 }
 
-/* Take up to max due items (caller holds the lock). Returns how many; sets
-   *next_due_r to the earliest due time of what is left (0: none). */
-static unsigned int items_take(struct deliverer *d, struct deliver_item *out, unsigned int max,
-			       time_t now, time_t *next_due_r)
+/* Caller holds the lock for all entry_* functions. */
+static struct msg_entry *entry_find(struct deliverer *d, const char *id)
 {
-	unsigned int i = 0, n = 0;
+	struct msg_entry *e = d->buckets[hash_id(id) % d->bucket_count];
+
+	for (; e != NULL; e = e->hash_next) {
+		if (strcmp(e->id, id) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+static void hash_insert(struct deliverer *d, struct msg_entry *e)
+{
+	unsigned int b = hash_id(e->id) % d->bucket_count;
+
+	e->hash_next = d->buckets[b];
+	d->buckets[b] = e;
+}
+
+static void hash_grow(struct deliverer *d)
+{
+	struct msg_entry **old = d->buckets;
+	unsigned int old_count = d->bucket_count, i;
+
+	d->bucket_count *= 2;
+	d->buckets = i_malloc(sizeof(*d->buckets) * d->bucket_count);
+	for (i = 0; i < old_count; i++) {
+		struct msg_entry *e = old[i], *next;
+
+		for (; e != NULL; e = next) {
+			next = e->hash_next;
+			hash_insert(d, e);
+		}
+	}
+	free(old);
+}
+
+static struct msg_entry *entry_get(struct deliverer *d, const char *id)
+{
+	struct msg_entry *e = entry_find(d, id);
+
+	if (e != NULL)
+		return e;
+	if (d->count >= d->bucket_count)
+		hash_grow(d);
+	e = i_malloc(sizeof(*e));
+	e->id = i_strdup(id);
+	hash_insert(d, e);
+	if (d->count == d->alloc) {
+		d->alloc = d->alloc == 0 ? 256 : d->alloc * 2;
+		d->entries = i_realloc(d->entries, sizeof(*d->entries) * d->alloc);
+	}
+	e->index = d->count;
+	d->entries[d->count++] = e;
+	return e;
+}
+
+static void entry_free(struct deliverer *d, struct msg_entry *e)
+{
+	struct msg_entry **pp = &d->buckets[hash_id(e->id) % d->bucket_count];
+
+	while (*pp != e)
+		pp = &(*pp)->hash_next;
+	*pp = e->hash_next;
+	d->entries[e->index] = d->entries[--d->count];
+	d->entries[e->index]->index = e->index;
+	results_free(e->results, e->result_count);
+	free(e->id);
+	free(e);
+}
+
+static void entry_schedule(struct msg_entry *e, time_t due)
+{
+	if (!e->scheduled || due < e->due)
+		e->due = due;
+	e->scheduled = true;
+}
+
+/* Take up to max entries that are due (or have results) and not busy. Sets
+   *next_due_r to the earliest future due time (0: none). */
+static unsigned int entries_take(struct deliverer *d, struct batch_msg *out, unsigned int max,
+				 time_t now, time_t *next_due_r)
+{
+	unsigned int i, n = 0;
 
 	*next_due_r = 0;
-	while (i < d->count) {
-		if (n < max && d->items[i].due <= now) {
-			out[n++] = d->items[i];
-			d->items[i] = d->items[--d->count];
+	for (i = 0; i < d->count && n < max; i++) {
+		struct msg_entry *e = d->entries[i];
+
+		if (e->busy || !e->scheduled)
+			continue;
+		if (e->due > now && e->result_count == 0) {
+			if (*next_due_r == 0 || e->due < *next_due_r)
+				*next_due_r = e->due;
 			continue;
 		}
-		if (d->items[i].due > now && (*next_due_r == 0 || d->items[i].due < *next_due_r))
-			*next_due_r = d->items[i].due;
-		i++;
+		e->busy = true;
+		e->scheduled = false;
+		memset(&out[n], 0, sizeof(out[n]));
+		out[n].entry = e;
+		out[n].results = e->results;
+		out[n].result_count = e->result_count;
+		e->results = NULL;
+		e->result_count = 0;
+		n++;
 	}
 	return n;
+}
+
+static void outbound_done(void *ctx, const char *queue_id,
+			  const struct outbound_result *results, unsigned int count)
+{
+	struct deliverer *d = ctx;
+	struct msg_entry *e;
+	unsigned int i;
+
+	pthread_mutex_lock(&d->lock);
+	e = entry_get(d, queue_id);
+	e->results = i_realloc(e->results, sizeof(*e->results) * (e->result_count + count));
+	for (i = 0; i < count; i++) {
+		struct pending_result *pr = &e->results[e->result_count++];
+
+		pr->rcpt_index = results[i].rcpt_index;
+		pr->status = results[i].status;
+		pr->diagnostic = i_strdup(results[i].diagnostic);
+		pr->status_code = i_strdup(results[i].status_code);
+		pr->remote_mta = i_strdup(results[i].remote_mta);
+	}
+	e->remote_inflight = false;
+	entry_schedule(e, 0);
+	pthread_cond_signal(&d->cond);
+	pthread_mutex_unlock(&d->lock);
 }
 
 static void *deliver_thread(void *ctx)
 {
 	struct deliverer *d = ctx;
 	struct accounts *acc = NULL;
-	struct deliver_item batch[DELIVER_BATCH];
-	struct deliver_result results[DELIVER_BATCH];
+	struct batch_msg batch[DELIVER_BATCH];
+	bool submit[DELIVER_BATCH];
 	const char *error;
 	unsigned int i, n;
 	time_t next_due;
-	bool ok;
 
 	if (accounts_open(d->set->data_dir, d->set->domains, d->set->domains_count, &acc,
 			  &error) < 0) {
@@ -390,7 +632,11 @@ static void *deliver_thread(void *ctx)
 	}
 	pthread_mutex_lock(&d->lock);
 	while (!d->stopping) {
-		n = items_take(d, batch, DELIVER_BATCH, time(NULL), &next_due);
+		char **dsn_ids = NULL;
+		unsigned int dsn_count = 0;
+		bool ok;
+
+		n = entries_take(d, batch, DELIVER_BATCH, time(NULL), &next_due);
 		if (n == 0) {
 			if (next_due == 0) {
 				pthread_cond_wait(&d->cond, &d->lock);
@@ -402,19 +648,57 @@ static void *deliver_thread(void *ctx)
 			continue;
 		}
 		pthread_mutex_unlock(&d->lock);
-		deliver_batch(d->set, d->queue, acc, d->mail_fd, batch, n, results, &ok);
+		ok = run_batch(d->set, d->queue, acc, d->mail_fd, batch, n, &dsn_ids, &dsn_count);
 		pthread_mutex_lock(&d->lock);
-		for (i = 0; i < n; i++) {
-			if (!ok) {
-				/* nothing was recorded: try the whole batch again later */
-				items_add(d, batch[i].id, true, time(NULL) + 60);
-			} else if (results[i].env != NULL && results[i].next_due != 0 &&
-				   !queue_envelope_done(results[i].env)) {
-				items_add(d, batch[i].id, false, results[i].next_due);
-			}
-			free(batch[i].id);
-			result_free(&results[i]);
+		for (i = 0; i < dsn_count; i++) {
+			entry_schedule(entry_get(d, dsn_ids[i]), 0);
+			free(dsn_ids[i]);
 		}
+		free(dsn_ids);
+		for (i = 0; i < n; i++) {
+			struct batch_msg *m = &batch[i];
+			struct msg_entry *e = m->entry;
+
+			e->busy = false;
+			e->force = false;
+			submit[i] = false;
+			if (!ok) {
+				/* nothing was recorded: the whole batch again later, its
+				   results kept */
+				e->recovered = true;
+				e->results = m->results;
+				e->result_count = m->result_count;
+				m->results = NULL;
+				m->result_count = 0;
+				entry_schedule(e, time(NULL) + 60);
+			} else if (m->env != NULL && !m->removed) {
+				e->recovered = false;
+				if (m->remote_count > 0 && d->outbound != NULL) {
+					/* an entry in flight is never freed until its
+					   outcomes are back */
+					e->remote_inflight = true;
+					submit[i] = true;
+				}
+				if (m->next_due != 0)
+					entry_schedule(e, m->next_due);
+			}
+			if (e->result_count > 0)
+				entry_schedule(e, 0);
+			if (!e->scheduled && !e->remote_inflight)
+				entry_free(d, e);
+		}
+		/* hand the remote recipients over outside the lock */
+		pthread_mutex_unlock(&d->lock);
+		for (i = 0; i < n; i++) {
+			if (submit[i])
+				outbound_submit(d->outbound, batch[i].entry->id, batch[i].env,
+						batch[i].remote, batch[i].remote_count,
+						outbound_done, d);
+			batch_msg_free(&batch[i]);
+		}
+		pthread_mutex_lock(&d->lock);
+		if (dsn_count > 0)
+			pthread_cond_broadcast(&d->cond);
 	}
 	pthread_mutex_unlock(&d->lock);
 	accounts_close(&acc);
@@ -428,7 +712,6 @@ struct deliverer *deliverer_start(const struct tern_settings *set, struct queue 
 	struct arena *arena;
 	const char **ids;
 	unsigned int i, count;
-	pthread_condattr_t cattr;
 
 	d->set = set;
 	d->queue = queue;
@@ -437,21 +720,26 @@ struct deliverer *deliverer_start(const struct tern_settings *set, struct queue 
 		return NULL;
 	}
 	pthread_mutex_init(&d->lock, NULL);
-	/* CLOCK_REALTIME (the default): due times are wall-clock time_t */
-	pthread_condattr_init(&cattr);
-	pthread_cond_init(&d->cond, &cattr);
-	pthread_condattr_destroy(&cattr);
+	/* the default clock (CLOCK_REALTIME): due times are wall-clock time_t */
+	pthread_cond_init(&d->cond, NULL);
+	d->bucket_count = DELIVER_HASH_MIN;
+	d->buckets = i_malloc(sizeof(*d->buckets) * d->bucket_count);
 
 	/* what is in the queue now may be half delivered: recovered */
 	arena = arena_new(0);
-	if (queue_scan(queue, arena, &ids, &count, error_r) < 0) {
+	if (queue_recover(queue, arena, &ids, &count, error_r) < 0) {
 		arena_free(&arena);
 		close(d->mail_fd);
+		free(d->buckets);
 		free(d);
 		return NULL;
 	}
-	for (i = 0; i < count; i++)
-		items_add(d, ids[i], true, 0);
+	for (i = 0; i < count; i++) {
+		struct msg_entry *e = entry_get(d, ids[i]);
+
+		e->recovered = true;
+		entry_schedule(e, 0);
+	}
 	if (count > 0)
 		log_info("deliver", "queue scanned messages=%u", count);
 	arena_free(&arena);
@@ -468,25 +756,63 @@ struct deliverer *deliverer_start(const struct tern_settings *set, struct queue 
 	return d;
 }
 
+void deliverer_set_outbound(struct deliverer *d, struct outbound *ob)
+{
+	struct arena *arena = arena_new(0);
+	const char **ids;
+	const char *error;
+	unsigned int i, count;
+
+	/* remote recipients waiting in the queue get their chance (retries
+	   keep their schedule: the entry's due time comes from the envelope) */
+	if (queue_scan(d->queue, arena, &ids, &count, &error) < 0) {
+		log_error("deliver", "scan error=%s", log_str(error));
+		count = 0;
+	}
+	pthread_mutex_lock(&d->lock);
+	d->outbound = ob;
+	for (i = 0; i < count; i++) {
+		struct msg_entry *e = entry_get(d, ids[i]);
+
+		if (!e->busy)
+			entry_schedule(e, 0);
+	}
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+	arena_free(&arena);
+}
+
 void deliverer_notify(struct deliverer *d, const char *queue_id)
 {
 	pthread_mutex_lock(&d->lock);
-	items_add(d, queue_id, false, 0);
+	entry_schedule(entry_get(d, queue_id), 0);
 	pthread_cond_signal(&d->cond);
 	pthread_mutex_unlock(&d->lock);
 }
 
 void deliverer_flush(struct deliverer *d)
 {
-	unsigned int i;
+	struct arena *arena = arena_new(0);
+	const char **ids;
+	const char *error;
+	unsigned int i, count;
 
+	/* messages deferred before a restart are known only to the queue */
+	if (queue_scan(d->queue, arena, &ids, &count, &error) < 0) {
+		log_error("deliver", "flush error=%s", log_str(error));
+		count = 0;
+	}
 	pthread_mutex_lock(&d->lock);
+	for (i = 0; i < count; i++)
+		(void)entry_get(d, ids[i]);
 	for (i = 0; i < d->count; i++) {
-		d->items[i].due = 0;
-		d->items[i].force = true;
+		d->entries[i]->force = true;
+		entry_schedule(d->entries[i], 0);
 	}
 	pthread_cond_broadcast(&d->cond);
 	pthread_mutex_unlock(&d->lock);
+	arena_free(&arena);
+	log_info("deliver", "flush messages=%u", d->count);
 }
 
 void deliverer_stop(struct deliverer **dp)
@@ -502,9 +828,10 @@ void deliverer_stop(struct deliverer **dp)
 	pthread_mutex_unlock(&d->lock);
 	for (i = 0; i < d->thread_count; i++)
 		pthread_join(d->threads[i], NULL);
-	for (i = 0; i < d->count; i++)
-		free(d->items[i].id);
-	free(d->items);
+	while (d->count > 0)
+		entry_free(d, d->entries[0]);
+	free(d->entries);
+	free(d->buckets);
 	pthread_mutex_destroy(&d->lock);
 	pthread_cond_destroy(&d->cond);
 	close(d->mail_fd);

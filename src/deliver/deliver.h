@@ -23,6 +23,10 @@ struct deliverer;
    outlive the deliverer. Returns NULL with *error_r on failure. */
 struct deliverer *deliverer_start(const struct tern_settings *set, struct queue *queue,
 				  unsigned int threads, const char **error_r);
+/* Hand remote recipients to outbound delivery from now on (without it they
+   stay queued). ob must outlive the deliverer; stop ob first. */
+struct outbound;
+void deliverer_set_outbound(struct deliverer *d, struct outbound *ob);
 /* A message was just committed: deliver it soon. Thread-safe, never blocks
    on disk. */
 void deliverer_notify(struct deliverer *d, const char *queue_id);

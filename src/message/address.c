@@ -86,7 +86,9 @@ static bool is_atom_char(unsigned char c)
 
 /* An RFC 2047 encoded word "=?cs?E?text?=" at p (text with no whitespace
    or "?"): its length, else 0. Read as one atom even when the encoded text
-   holds specials ("=?utf-8?q?Doe,_John?="), as readers do. */
+   holds specials ("=?utf-8?q?Doe,_John?="), as readers do; but not "@",
+   "<", ">" or DQUOTE, which make it part of an address ("=?a?q?b@c?=" is
+   the local part "=?a?q?b" at "c?=", however odd). */
 static size_t encoded_word_len(const char *p, size_t len)
 {
 	size_t i = 2, q = 0;
@@ -95,7 +97,7 @@ static size_t encoded_word_len(const char *p, size_t len)
 		return 0;
 	for (; i < len; i++) {
 		unsigned char c = (unsigned char)p[i];
-		if (is_wsp(c))
+		if (is_wsp(c) || c == '@' || c == '<' || c == '>' || c == '"')
 			return 0;
 		if (c != '?')
 			continue;
@@ -712,7 +714,7 @@ const char *msg_address_format(struct arena *arena, const char *name_utf8,
 	} else {
 		for (s = name_utf8; *s != '\0'; s++) {
 			unsigned char c = (unsigned char)*s;
-			if (c >= 0x80 || c < ' ' || c == 0x7f ||
+			if (c >= 0x80 || (c < ' ' && c != '\t') || c == 0x7f ||
 			    (c == '=' && s[1] == '?'))
 				plain = false;
 		}

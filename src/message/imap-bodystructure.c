@@ -21,6 +21,8 @@ struct bs_ctx {
 static size_t skip_cfws(const char *v, size_t len, size_t i);
 static bool is_token_char(unsigned char c);
 static const char *next_token(struct arena *arena, const char *v, size_t len, size_t *pos);
+static const char *raw_token(struct bs_ctx *ctx, const struct mime_part *part, const char *field,
+			     unsigned int index);
 static const char *raw_case(struct bs_ctx *ctx, const struct mime_part *part, const char *field,
 			    unsigned int index, const char *lower);
 static void put(struct bs_ctx *ctx, const char *str);
@@ -31,7 +33,8 @@ static const char *raw_param_name(struct bs_ctx *ctx, const struct msg_header_fi
 				  const char *name);
 static void write_params(struct bs_ctx *ctx, const struct mime_param *params, unsigned int count,
 			 const struct msg_header_field *f, bool default_charset);
-static void write_common_ext(struct bs_ctx *ctx, const struct mime_part *part);
+static bool is_mime(const struct mime_part *part);
+static void write_common_ext(struct bs_ctx *ctx, const struct mime_part *part, bool mime);
 static void write_part(struct bs_ctx *ctx, const struct mime_part *part);
 static void write_multipart(struct bs_ctx *ctx, const struct mime_part *part);
 static void write_single(struct bs_ctx *ctx, const struct mime_part *part);
@@ -80,28 +83,37 @@ static const char *next_token(struct arena *arena, const char *v, size_t len, si
 }
 
 /* The index-th token (0 = type, 1 = subtype after "/") of the first
-   `field` as written, when it is the same word as the parser's lowercased
-   `lower`; otherwise `lower`. Dovecot sends these as written. */
-static const char *raw_case(struct bs_ctx *ctx, const struct mime_part *part, const char *field,
-			    unsigned int index, const char *lower)
+   `field` as written, or NULL. */
+static const char *raw_token(struct bs_ctx *ctx, const struct mime_part *part, const char *field,
+			     unsigned int index)
 {
-	const struct msg_header_field *f;
+	const struct msg_header_field *f = msg_header_get(&part->header, field);
 	const char *tok;
 	size_t pos = 0;
 
-	if (lower == NULL)
-		return NULL;
-	f = msg_header_get(&part->header, field);
 	if (f == NULL)
-		return lower;
+		return NULL;
 	tok = next_token(ctx->arena, f->value, f->value_len, &pos);
 	if (index == 1) {
 		pos = skip_cfws(f->value, f->value_len, pos);
 		if (tok == NULL || pos >= f->value_len || f->value[pos] != '/')
-			return lower;
+			return NULL;
 		pos++;
 		tok = next_token(ctx->arena, f->value, f->value_len, &pos);
 	}
+	return tok;
+}
+
+/* raw_token() when it is the same word as the parser's lowercased
+   `lower`; otherwise `lower`. Dovecot sends these as written. */
+static const char *raw_case(struct bs_ctx *ctx, const struct mime_part *part, const char *field,
+			    unsigned int index, const char *lower)
+{
+	const char *tok;
+
+	if (lower == NULL)
+		return NULL;
+	tok = raw_token(ctx, part, field, index);
 	if (tok == NULL || i_strcasecmp(tok, lower) != 0)
 		return lower;
 	return tok;
@@ -211,11 +223,27 @@ static void write_params(struct bs_ctx *ctx, const struct mime_param *params, un
 	put(ctx, ")");
 }
 
+/* RFC 2045 4: a message header without MIME-Version is not MIME. As
+   Dovecot, the Content-* fields of a message header (the root, or an
+   encapsulated message) count only with MIME-Version or Content-Type;
+   body parts of a multipart always count. */
+static bool is_mime(const struct mime_part *part)
+{
+	if (part->parent != NULL && !mime_part_is_message(part->parent))
+		return true;
+	return msg_header_get(&part->header, "MIME-Version") != NULL ||
+	       msg_header_get(&part->header, "Content-Type") != NULL;
+}
+
 /* body-fld-dsp SP body-fld-lang SP body-fld-loc (RFC 3501 9) */
-static void write_common_ext(struct bs_ctx *ctx, const struct mime_part *part)
+static void write_common_ext(struct bs_ctx *ctx, const struct mime_part *part, bool mime)
 {
 	unsigned int i;
 
+	if (!mime) {
+		put(ctx, " NIL NIL NIL");
+		return;
+	}
 	put(ctx, " ");
 	if (part->disposition == NULL) {
 		put(ctx, "NIL");
@@ -245,8 +273,8 @@ static void write_common_ext(struct bs_ctx *ctx, const struct mime_part *part)
 
 static void write_part(struct bs_ctx *ctx, const struct mime_part *part)
 {
-	if (i_strcasecmp(part->type, "multipart") == 0 &&
-	    (part->children != NULL || (part->flags & MIME_PART_FLAG_NO_BOUNDARY) == 0))
+	if (i_strcasecmp(part->type, "multipart") == 0 ||
+	    (part->flags & MIME_PART_FLAG_NO_BOUNDARY) != 0)
 		write_multipart(ctx, part);
 	else
 		write_single(ctx, part);
@@ -255,19 +283,30 @@ static void write_part(struct bs_ctx *ctx, const struct mime_part *part)
 static void write_multipart(struct bs_ctx *ctx, const struct mime_part *part)
 {
 	const struct mime_part *child;
+	const char *subtype;
 
+	if ((part->flags & MIME_PART_FLAG_NO_BOUNDARY) != 0) {
+		/* the parser reports a multipart without a boundary as the
+		   text/plain leaf it is; IMAP sends it as Dovecot does, as a
+		   multipart with no parts, subtype as written */
+		subtype = raw_token(ctx, part, "Content-Type", 1);
+		if (subtype == NULL)
+			subtype = "mixed";
+	} else {
+		subtype = raw_case(ctx, part, "Content-Type", 1, part->subtype);
+	}
 	put(ctx, "(");
 	if (part->children == NULL)
 		put(ctx, ctx->extended ? EMPTY_BODYSTRUCTURE : EMPTY_BODY);
 	for (child = part->children; child != NULL; child = child->next)
 		write_part(ctx, child);
 	put(ctx, " ");
-	put_string(ctx, raw_case(ctx, part, "Content-Type", 1, part->subtype));
+	put_string(ctx, subtype);
 	if (ctx->extended) {
 		put(ctx, " ");
 		write_params(ctx, part->params, part->param_count,
 			     msg_header_get(&part->header, "Content-Type"), false);
-		write_common_ext(ctx, part);
+		write_common_ext(ctx, part, true);
 	}
 	put(ctx, ")");
 }
@@ -280,12 +319,13 @@ static void write_single(struct bs_ctx *ctx, const struct mime_part *part)
 	   grammar (RFC 3501 9 media-basic), as Dovecot 2.3 sends it */
 	bool message = mime_part_is(part, "message", "rfc822");
 	const char *type = part->type, *subtype = part->subtype, *cte = NULL;
+	bool mime = is_mime(part);
 
 	if (part->content_type_explicit) {
 		type = raw_case(ctx, part, "Content-Type", 0, part->type);
 		subtype = raw_case(ctx, part, "Content-Type", 1, part->subtype);
 	}
-	if (part->cte_name != NULL && part->cte_name[0] != '\0')
+	if (mime && part->cte_name != NULL && part->cte_name[0] != '\0')
 		cte = raw_case(ctx, part, "Content-Transfer-Encoding", 0, part->cte_name);
 
 	put(ctx, "(");
@@ -297,9 +337,9 @@ static void write_single(struct bs_ctx *ctx, const struct mime_part *part)
 		     part->content_type_explicit ? msg_header_get(&part->header, "Content-Type") : NULL,
 		     text);
 	put(ctx, " ");
-	put_nstring(ctx, part->content_id);
+	put_nstring(ctx, mime ? part->content_id : NULL);
 	put(ctx, " ");
-	put_nstring(ctx, part->description);
+	put_nstring(ctx, mime ? part->description : NULL);
 	put(ctx, " ");
 	put_string(ctx, cte != NULL ? cte : "7bit");
 	if (buf_printf(ctx->dest, " %zu", part->body_size) < 0)
@@ -326,8 +366,8 @@ static void write_single(struct bs_ctx *ctx, const struct mime_part *part)
 	}
 	if (ctx->extended) {
 		put(ctx, " ");
-		put_nstring(ctx, part->md5);
-		write_common_ext(ctx, part);
+		put_nstring(ctx, mime ? part->md5 : NULL);
+		write_common_ext(ctx, part, mime);
 	}
 	put(ctx, ")");
 }

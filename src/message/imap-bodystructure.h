@@ -18,6 +18,9 @@ struct arena;
  * - type, subtype, encoding and disposition are sent as written in the
  *   header (original case; comments dropped); absent Content-Type gives
  *   "text" "plain"; absent Content-Transfer-Encoding gives "7bit".
+ * - the Content-* fields of a message header (the root, or an
+ *   encapsulated message) without MIME-Version or Content-Type are not
+ *   MIME (RFC 2045 4) and are ignored, as Dovecot does.
  * - text parts always carry a charset parameter: "us-ascii" is added
  *   when the header has none (RFC 2045 5.2).
  * - parameter names keep the case they were written in; RFC 2231
@@ -29,8 +32,9 @@ struct arena;
  *   body_lines (Dovecot differs: it counts a bare LF as CRLF in sizes, and
  *   lines as LF characters, so a body whose last line has no line break
  *   has one line fewer there).
- * - a multipart with no parts is sent with one empty text/plain part
- *   (RFC 3501 requires at least one), and a message/rfc822 whose
+ * - a multipart with no parts (also one without a boundary parameter,
+ *   which the parser reports as text/plain) is sent with one empty
+ *   text/plain part (RFC 3501 requires at least one), as Dovecot does, and a message/rfc822 whose
  *   encapsulated message was not parsed (depth limit, or a base64 or
  *   quoted-printable transfer encoding, which RFC 2046 5.2.1 forbids) with
  *   an all-NIL envelope and an empty text/plain body, so that the syntax

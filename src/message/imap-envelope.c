@@ -54,7 +54,7 @@ int imap_envelope_write_addresses(buf_t *dest, const struct msg_address *addr,
 {
 	int ret = 0;
 
-	flags |= IMAP_QUOTE_FLAG_NOLF | IMAP_QUOTE_FLAG_NO_ESCAPES;
+	flags |= IMAP_QUOTE_FLAG_NOLF;
 	if (addr == NULL)
 		return buf_append_str(dest, "NIL");
 	ret |= buf_append_c(dest, '(');
@@ -73,7 +73,7 @@ int imap_envelope_write_addresses(buf_t *dest, const struct msg_address *addr,
 			continue;
 		}
 		ret |= buf_append_c(dest, '(');
-		ret |= imap_append_nstring(dest, addr->name, flags);
+		ret |= imap_append_nstring(dest, addr->name, flags | IMAP_QUOTE_FLAG_HUMAN);
 		ret |= buf_append_c(dest, ' ');
 		ret |= imap_append_nstring(dest, addr->route, flags);
 		ret |= buf_append_c(dest, ' ');
@@ -94,7 +94,7 @@ int imap_envelope_write(buf_t *dest, struct arena *arena, const struct msg_heade
 	const struct msg_address *from, *sender, *reply_to;
 	int ret = 0;
 
-	flags |= IMAP_QUOTE_FLAG_NOLF | IMAP_QUOTE_FLAG_NO_ESCAPES;
+	flags |= IMAP_QUOTE_FLAG_NOLF;
 	from = parse_field(arena, hdr, "From");
 	sender = parse_field(arena, hdr, "Sender");
 	reply_to = parse_field(arena, hdr, "Reply-To");
@@ -107,7 +107,7 @@ int imap_envelope_write(buf_t *dest, struct arena *arena, const struct msg_heade
 	ret |= buf_append_c(dest, '(');
 	ret |= write_field(dest, hdr, "Date", flags);
 	ret |= buf_append_c(dest, ' ');
-	ret |= write_field(dest, hdr, "Subject", flags);
+	ret |= write_field(dest, hdr, "Subject", flags | IMAP_QUOTE_FLAG_HUMAN);
 	ret |= buf_append_c(dest, ' ');
 	ret |= imap_envelope_write_addresses(dest, from, flags);
 	ret |= buf_append_c(dest, ' ');

@@ -25,8 +25,10 @@ struct msg_address;
  *   subject, in-reply-to and message-id count, and the addresses of every
  *   From (To, Cc, ...) field are listed one after the other.
  * Strings with 8-bit bytes are sent as literals unless `quote_flags` has
- * IMAP_QUOTE_FLAG_UTF8 and they are valid UTF-8 (see imap-quote.h); so are
- * strings with " or \ (IMAP_QUOTE_FLAG_NO_ESCAPES, as Dovecot).
+ * IMAP_QUOTE_FLAG_UTF8 and they are valid UTF-8 (see imap-quote.h). The
+ * subject and display names are written "for humans" as Dovecot does
+ * (IMAP_QUOTE_FLAG_HUMAN: whitespace runs collapsed, then a literal when
+ * that changed anything or when " or \ occur).
  * Temporary parse results go in `arena`.
  */
 

@@ -53,8 +53,27 @@ int imap_append_string(buf_t *dest, const void *data, size_t len, unsigned int f
 	size_t i, orig = buf_len(dest);
 	int ret = 0;
 
-	if ((flags & IMAP_QUOTE_FLAG_NOLF) != 0 && len > 0 &&
-	    (memchr(src, '\r', len) != NULL || memchr(src, '\n', len) != NULL)) {
+	if ((flags & IMAP_QUOTE_FLAG_HUMAN) != 0 && len > 0) {
+		size_t n = 0;
+		bool space = false;
+
+		folded = i_malloc(len + 1);
+		for (i = 0; i < len; i++) {
+			if (src[i] == ' ' || src[i] == '\t' || src[i] == '\r' || src[i] == '\n') {
+				space = n > 0;
+				continue;
+			}
+			if (space)
+				folded[n++] = ' ';
+			space = false;
+			folded[n++] = src[i];
+		}
+		/* Dovecot sends a changed string as a literal */
+		literal = n != len || memcmp(folded, src, len) != 0;
+		src = folded;
+		len = n;
+	} else if ((flags & IMAP_QUOTE_FLAG_NOLF) != 0 && len > 0 &&
+		   (memchr(src, '\r', len) != NULL || memchr(src, '\n', len) != NULL)) {
 		size_t n = 0;
 
 		folded = i_malloc(len + 1);
@@ -77,7 +96,7 @@ int imap_append_string(buf_t *dest, const void *data, size_t len, unsigned int f
 			literal = true;
 			break;
 		case '"': case '\\':
-			if ((flags & IMAP_QUOTE_FLAG_NO_ESCAPES) != 0)
+			if ((flags & IMAP_QUOTE_FLAG_HUMAN) != 0)
 				literal = true;
 			break;
 		default:

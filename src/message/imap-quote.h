@@ -24,10 +24,11 @@ enum imap_quote_flags {
 	   already SP or HTAB (Dovecot's imap_append_nstring_nolf), so that a
 	   header value never needs a literal only for its line breaks */
 	IMAP_QUOTE_FLAG_NOLF = 1 << 1,
-	/* send strings holding quoted-specials (" and \) as literals instead
-	   of escaping them, as Dovecot does for ENVELOPE fields (some clients
-	   mishandle the escapes) */
-	IMAP_QUOTE_FLAG_NO_ESCAPES = 1 << 2,
+	/* text for humans (ENVELOPE subject and display names), as Dovecot
+	   writes it: runs of SP, HTAB, CR and LF collapse into one space and
+	   leading/trailing ones go; a string that had to change this way, or
+	   that holds quoted-specials (" and \), is sent as a literal */
+	IMAP_QUOTE_FLAG_HUMAN = 1 << 2,
 };
 
 /* Append `data` (len bytes) as an IMAP string. Returns 0, or -1 when the

@@ -12,10 +12,13 @@ struct arena;
  * encoded words dropped (6.2), encoded words inside words tolerated, bad
  * base64 salvaged; raw 8-bit bytes that are not valid UTF-8 are taken as
  * Latin-1/Windows-1252. The result is always valid UTF-8
- * (undecodable bytes become U+FFFD).
+ * (undecodable bytes become U+FFFD), holds no CR or LF (fold remnants and
+ * "=0D=0A" in words are dropped) and no NUL (it becomes U+FFFD).
  */
 
-/* Decode an unstructured header value (Subject, Comments, a display name). */
+/* Decode an unstructured header value (Subject, Comments, a display name).
+   Whitespace outside encoded words is kept as is (see
+   msg_hv_decode_unstructured() for display folding). Allocated in arena. */
 const char *rfc2047_decode(struct arena *arena, const char *value, size_t len);
 
 enum rfc2047_context {

@@ -740,6 +740,40 @@ static void clean_tmp(struct queue *q)
 int queue_scan(struct queue *queue, struct arena *arena, const char ***ids_r,
 	       unsigned int *count_r, const char **error_r)
 {
+	DIR *d = opendir(queue->env_dir);
+	struct dirent *de;
+	const char **ids = NULL;
+	unsigned int count = 0, alloc = 0;
+
+	if (d == NULL) {
+		*error_r = sys_error("opendir", queue->env_dir);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!id_is_sane(de->d_name))
+			continue;
+		if (count + 1 >= alloc) {
+			unsigned int n = alloc == 0 ? 64 : alloc * 2;
+
+			ids = arena_realloc(arena, ids, sizeof(*ids) * alloc, sizeof(*ids) * n);
+			alloc = n;
+		}
+		ids[count++] = arena_strdup(arena, de->d_name);
+	}
+	closedir(d);
+	if (count > 0)
+		qsort(ids, count, sizeof(*ids), cmp_str);  /* ids sort by time */
+	if (ids == NULL)
+		ids = arena_alloc(arena, sizeof(*ids));
+	ids[count] = NULL;
+	*ids_r = ids;
+	*count_r = count;
+	return 0;
+}
+
+int queue_recover(struct queue *queue, struct arena *arena, const char ***ids_r,
+		  unsigned int *count_r, const char **error_r)
+{
 	DIR *d;
 	struct dirent *de;
 	const char **ids = NULL;

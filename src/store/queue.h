@@ -120,10 +120,15 @@ int queue_read(struct queue *queue, struct arena *arena, const char *id,
 /* Open the message bytes for reading: a file descriptor, or -1. */
 int queue_open_message(struct queue *queue, const char *id, const char **error_r);
 
-/* Every committed message id (sorted oldest first), after removing leftovers
-   of messages that were never committed. Ids in arena, NULL-terminated. */
+/* Every committed message id (sorted oldest first). Ids in arena,
+   NULL-terminated. Safe while a server runs. */
 int queue_scan(struct queue *queue, struct arena *arena, const char ***ids_r,
 	       unsigned int *count_r, const char **error_r);
+/* At server start only (nothing else may be writing the queue): remove the
+   leftovers of messages that were never committed (tmp/, envelopes without
+   "end", messages without envelopes), then queue_scan(). */
+int queue_recover(struct queue *queue, struct arena *arena, const char ***ids_r,
+		  unsigned int *count_r, const char **error_r);
 
 /* Remove a message for good (all recipients done, or `tern queue del`). */
 int queue_remove(struct queue *queue, const char *id, const char **error_r);

@@ -1,7 +1,9 @@
 /*
  * RFC 2047: decode arbitrary bytes (the output must be valid UTF-8), and
  * encode the decoded text in both contexts (the result must decode back to
- * the same text, with every line inside the RFC 2047 2 limits).
+ * the same text, with every line inside the RFC 2047 2 limits). The same
+ * bytes also go through the other header-value.h parsers (unstructured
+ * display, msg-id lists, Keywords), which rest on the same decoding.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -46,7 +48,8 @@ static void check_lines(const char *enc, size_t first_used)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct arena *arena = arena_new(0);
-	const char *dec, *enc, *back;
+	const char *dec, *enc, *back, **list;
+	unsigned int i, n;
 	size_t used = size > 0 ? data[0] % 80 : 0;
 
 	dec = rfc2047_decode(arena, (const char *)data, size);
@@ -68,6 +71,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dec = msg_hv_decode_unstructured(arena, (const char *)data, size);
 	if (!utf8_is_valid(dec, strlen(dec)))
 		abort();
+	n = msg_hv_parse_msgids(arena, (const char *)data, size, &list);
+	for (i = 0; i < n; i++) {
+		size_t len = strlen(list[i]);
+		if (len < 3 || list[i][0] != '<' || list[i][len - 1] != '>')
+			abort();
+	}
+	n = msg_hv_parse_keywords(arena, (const char *)data, size, &list);
+	for (i = 0; i < n; i++) {
+		if (list[i][0] == '\0' || !utf8_is_valid(list[i], strlen(list[i])))
+			abort();
+	}
 	arena_free(&arena);
 	return 0;
 }

@@ -73,6 +73,30 @@ def wait_until(cond, timeout=15.0, interval=0.05, what="condition"):
         time.sleep(interval)
 
 
+def dot_stuff(data):
+    """Message bytes as sent after DATA: CRLF line ends, a '.' doubled at the
+    start of a line (RFC 5321 4.5.2), ending with CRLF (the final "." is
+    not included)."""
+    if isinstance(data, str):
+        data = data.encode()
+    lines = data.replace(b"\r\n", b"\n").split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return b"".join((b"." + l if l.startswith(b".") else l) + b"\r\n" for l in lines)
+
+
+def make_message(subject="test", sender="sender@remote.test", to="alice@example.test",
+                 body="Hello.\r\n", extra=""):
+    return (f"From: <{sender}>\r\nTo: <{to}>\r\nSubject: {subject}\r\n"
+            f"Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n"
+            f"Message-ID: <{subject.replace(' ', '.')}@remote.test>\r\n{extra}\r\n{body}").encode()
+
+
+def unfold(data):
+    """Delivered bytes with LF line ends (Maildir files may use either)."""
+    return data.replace(b"\r\n", b"\n")
+
+
 class Reply:
     """One SMTP reply: code, the text lines (after "250-" / "250 ")."""
 
@@ -188,6 +212,19 @@ class RawSMTP:
     def auth_plain(self, user, password):
         token = base64.b64encode(f"\0{user}\0{password}".encode()).decode()
         return self.cmd(f"AUTH PLAIN {token}")
+
+    def mail(self, sender, rcpts, data, mail_params="", rcpt_params=""):
+        """One transaction: MAIL, RCPTs (each must get 250), DATA with the
+        message dot-stuffed (RFC 5321 4.5.2); returns the final reply."""
+        r = self.cmd(f"MAIL FROM:<{sender}>{' ' + mail_params if mail_params else ''}")
+        assert r.code == 250, r
+        for rcpt in rcpts:
+            r = self.cmd(f"RCPT TO:<{rcpt}>{' ' + rcpt_params if rcpt_params else ''}")
+            assert r.code == 250, (rcpt, r)
+        r = self.cmd("DATA")
+        assert r.code == 354, r
+        self.send(dot_stuff(data) + b".\r\n")
+        return self.reply()
 
     def closed(self, timeout=10.0):
         """True when the server closes the connection (EOF) within timeout;

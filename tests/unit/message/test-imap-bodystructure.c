@@ -61,12 +61,12 @@ static void test_all_fields(void **state)
 		"caf=C3=A9\r\n";
 
 	assert_string_equal(bs(msg, true),
-		"(\"TEXT\" \"Plain\" (\"charset\" \"UTF-8\" \"format\" \"flowed\") "
+		"(\"TEXT\" \"Plain\" (\"CHARSET\" \"UTF-8\" \"format\" \"flowed\") "
 		"\"<id1@x>\" \"the text\" \"Quoted-Printable\" 11 1 "
 		"\"Q2hlY2sgSW50ZWdyaXR5IQ==\" (\"INLINE\" (\"filename\" \"x.txt\")) "
 		"(\"en\" \"de\") \"http://x.test/a\")");
 	assert_string_equal(bs(msg, false),
-		"(\"TEXT\" \"Plain\" (\"charset\" \"UTF-8\" \"format\" \"flowed\") "
+		"(\"TEXT\" \"Plain\" (\"CHARSET\" \"UTF-8\" \"format\" \"flowed\") "
 		"\"<id1@x>\" \"the text\" \"Quoted-Printable\" 11 1)");
 }
 
@@ -244,9 +244,10 @@ static void test_empty_multipart(void **state)
 	assert_string_equal(bs("Content-Type: multipart/mixed; boundary=e\r\n\r\nno parts\r\n", true),
 		"((\"text\" \"plain\" " TEXT_DEFAULT " NIL NIL \"7bit\" 0 0 NIL NIL NIL NIL) "
 		"\"mixed\" (\"boundary\" \"e\") NIL NIL NIL)");
-	/* no boundary parameter at all: the parser reports text/plain */
-	assert_string_equal(bs("Content-Type: multipart/mixed\r\n\r\nno parts\r\n", true),
-		"(\"text\" \"plain\" " TEXT_DEFAULT " NIL NIL \"7bit\" 10 1 NIL NIL NIL NIL)");
+	/* no boundary parameter at all: still a multipart without parts */
+	assert_string_equal(bs("Content-Type: multipart/Alternative\r\n\r\nno parts\r\n", true),
+		"((\"text\" \"plain\" " TEXT_DEFAULT " NIL NIL \"7bit\" 0 0 NIL NIL NIL NIL) "
+		"\"Alternative\" NIL NIL NIL NIL)");
 }
 
 static void test_multipart_extension(void **state)
@@ -269,6 +270,52 @@ static void test_multipart_extension(void **state)
 		"((\"image\" \"png\" NIL \"<img@x>\" NIL \"BASE64\" 4 NIL NIL NIL NIL) "
 		"\"Related\" (\"boundary\" \"r\" \"type\" \"text/html\") (\"inline\" NIL) (\"fr\") "
 		"\"http://x.test/\")");
+}
+
+static void test_names_as_written(void **state)
+{
+	/* parameter names keep their case (the first section's for RFC 2231
+	   continuations); message/global is a basic part in IMAP4rev1 */
+	const char *msg =
+		"Content-Type: multipart/mixed; BOUNDARY=x; Foo*0=a; foo*1=b\r\n"
+		"Content-Disposition: attachment; FileName=\"x;y\"\r\n"
+		"\r\n"
+		"--x\r\n"
+		"Content-Type: Message/Global\r\n"
+		"\r\n"
+		"Subject: g\r\n"
+		"\r\n"
+		"b\r\n"
+		"--x--\r\n";
+
+	assert_string_equal(bs(msg, true),
+		"((\"Message\" \"Global\" NIL NIL NIL \"7bit\" 15 NIL NIL NIL NIL) "
+		"\"mixed\" (\"BOUNDARY\" \"x\" \"Foo\" \"ab\") (\"attachment\" (\"FileName\" \"x;y\")) "
+		"NIL NIL)");
+	/* a "charset*" alone: the default charset is still added (Dovecot) */
+	assert_string_equal(bs("Content-Type: text/plain; Charset*=utf-8''x\r\n\r\nb", false),
+		"(\"text\" \"plain\" (\"Charset*\" \"utf-8''x\" \"charset\" \"us-ascii\") "
+		"NIL NIL \"7bit\" 1 1)");
+}
+
+static void test_not_mime(void **state)
+{
+	/* RFC 2045 4: without MIME-Version or Content-Type a message header's
+	   Content-* fields are not MIME (Dovecot ignores them too) */
+	assert_string_equal(bs("Content-Transfer-Encoding: 8bit\r\n"
+			       "Content-Description: d\r\n"
+			       "Content-Disposition: inline\r\n\r\n", true),
+		"(\"text\" \"plain\" " TEXT_DEFAULT " NIL NIL \"7bit\" 0 0 NIL NIL NIL NIL)");
+	assert_string_equal(bs("MIME-Version: 1.0\r\n"
+			       "Content-Description: d\r\n"
+			       "Content-Language: en\r\n\r\n", true),
+		"(\"text\" \"plain\" " TEXT_DEFAULT " NIL \"d\" \"7bit\" 0 0 NIL NIL (\"en\") NIL)");
+	/* the same inside an encapsulated message */
+	assert_string_equal(bs("Content-Type: message/rfc822\r\n\r\n"
+			       "Content-ID: <x>\r\n\r\nb", false),
+		"(\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 20 "
+		"(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) "
+		"(\"text\" \"plain\" " TEXT_DEFAULT " NIL NIL \"7bit\" 1 1) 3)");
 }
 
 static void test_8bit_param(void **state)
@@ -356,6 +403,8 @@ int main(void)
 		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_empty_multipart),
 		cmocka_unit_test(test_multipart_extension),
+		cmocka_unit_test(test_names_as_written),
+		cmocka_unit_test(test_not_mime),
 		cmocka_unit_test(test_8bit_param),
 		cmocka_unit_test(test_byte_at_a_time_same),
 		cmocka_unit_test(test_limit),

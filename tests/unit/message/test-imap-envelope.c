@@ -47,6 +47,14 @@ static void test_quote(void **state)
 	assert_string_equal(quote("a\nb\r", 4, IMAP_QUOTE_FLAG_NOLF), "\"a b\"");
 	assert_string_equal(quote("a\tb", 3, IMAP_QUOTE_FLAG_NOLF), "\"a\tb\"");
 
+	/* HUMAN (Dovecot's ENVELOPE subject and names): whitespace collapsed,
+	   a changed string or one with quoted-specials as a literal */
+	assert_string_equal(quote("a b", 3, IMAP_QUOTE_FLAG_HUMAN), "\"a b\"");
+	assert_string_equal(quote(" a \t\r\n b ", 9, IMAP_QUOTE_FLAG_HUMAN), "{3}\r\na b");
+	assert_string_equal(quote("a\"b", 3, IMAP_QUOTE_FLAG_HUMAN), "{3}\r\na\"b");
+	assert_string_equal(quote("a\\b", 3, IMAP_QUOTE_FLAG_HUMAN), "{3}\r\na\\b");
+	assert_string_equal(quote("", 0, IMAP_QUOTE_FLAG_HUMAN), "\"\"");
+
 	buf_init(&b, 16);
 	assert_int_equal(imap_append_nstring(&b, NULL, 0), 0);
 	assert_string_equal(buf_str(&b), "NIL");
@@ -128,7 +136,7 @@ static void test_envelope_groups(void **state)
 		"((NIL NIL \"bot\" \"x.test\")) "
 		"((NIL NIL \"list\" \"x.test\")) "
 		"((NIL NIL \"Team\" NIL)(NIL NIL \"a\" \"x.test\")"
-		"(\"B \\\"Bee\\\" Person\" NIL \"b\" \"x.test\")(NIL NIL NIL NIL)"
+		"({14}\r\nB \"Bee\" Person NIL \"b\" \"x.test\")(NIL NIL NIL NIL)"
 		"(NIL NIL \"c\" \"y.test\")) "
 		"((NIL NIL \"undisclosed-recipients\" NIL)(NIL NIL NIL NIL)) "
 		"((NIL NIL \"hidden\" \"z.test\")) "
@@ -188,16 +196,66 @@ static void test_envelope_folded_and_odd(void **state)
 		"From: second@x.test\r\n"
 		"\r\n";
 
-	/* folded value unfolded; first From wins; an address without a
-	   domain gets MISSING_DOMAIN; the obsolete route is the adl */
+	/* folded value unfolded, and a literal for its quoted-specials (as
+	   Dovecot); both From fields' addresses; an address without a domain
+	   gets MISSING_DOMAIN; the obsolete route is the adl */
 	assert_string_equal(envelope(msg, 0),
 		"(\"Mon, 23 Nov 2026 10:00:00 +0100\" "
-		"\"a \\\"quoted\\\" \\\\ back slash, folded\" "
-		"((NIL NIL \"root\" \"MISSING_DOMAIN\")) "
-		"((NIL NIL \"root\" \"MISSING_DOMAIN\")) "
-		"((NIL NIL \"root\" \"MISSING_DOMAIN\")) "
+		"{31}\r\na \"quoted\" \\ back slash, folded "
+		"((NIL NIL \"root\" \"MISSING_DOMAIN\")(NIL NIL \"second\" \"x.test\")) "
+		"((NIL NIL \"root\" \"MISSING_DOMAIN\")(NIL NIL \"second\" \"x.test\")) "
+		"((NIL NIL \"root\" \"MISSING_DOMAIN\")(NIL NIL \"second\" \"x.test\")) "
 		"((NIL \"@a.test,@b.test\" \"joe\" \"c.test\")) "
 		"NIL NIL NIL NIL)");
+}
+
+static void test_envelope_repeated(void **state)
+{
+	/* as Dovecot 2.3 sends it: the last Date, Subject, In-Reply-To and
+	   Message-ID; the addresses of every To; empty Sender and Reply-To
+	   default to From (RFC 3501 7.4.2) */
+	const char *msg =
+		"Subject: first\r\n"
+		"Subject: second\r\n"
+		"Date: d1\r\n"
+		"Date: d2\r\n"
+		"Message-ID: <a@b>\r\n"
+		"Message-ID: <c@d>\r\n"
+		"In-Reply-To: <x@y>\r\n"
+		"In-Reply-To: <z@w>\r\n"
+		"To: a@b\r\n"
+		"To: c@d\r\n"
+		"Sender:\r\n"
+		"Reply-To:  \r\n"
+		"From: \"\" <e@f>, =?utf-8?q?x?= <g@h>\r\n"
+		"\r\n"
+		"x\r\n";
+
+	assert_string_equal(envelope(msg, 0),
+		"(\"d2\" \"second\" "
+		"((NIL NIL \"e\" \"f\")(\"=?utf-8?q?x?=\" NIL \"g\" \"h\")) "
+		"((NIL NIL \"e\" \"f\")(\"=?utf-8?q?x?=\" NIL \"g\" \"h\")) "
+		"((NIL NIL \"e\" \"f\")(\"=?utf-8?q?x?=\" NIL \"g\" \"h\")) "
+		"((NIL NIL \"a\" \"b\")(NIL NIL \"c\" \"d\")) NIL NIL "
+		"\"<z@w>\" \"<c@d>\")");
+}
+
+static void test_envelope_for_humans(void **state)
+{
+	/* checked against Dovecot 2.3.19: subject and names collapse their
+	   whitespace (then go as literals); date and ids keep theirs, quoted */
+	const char *msg =
+		"Subject: a\r\n"
+		"  b \r\n"
+		"From: \" x\ty \" <a@b>\r\n"
+		"Date: a  b\t\"c\"\r\n"
+		"Message-ID: <a\\b@c>\r\n"
+		"\r\n";
+
+	assert_string_equal(envelope(msg, 0),
+		"(\"a  b\t\\\"c\\\"\" {3}\r\na b "
+		"(({3}\r\nx y NIL \"a\" \"b\")) (({3}\r\nx y NIL \"a\" \"b\")) "
+		"(({3}\r\nx y NIL \"a\" \"b\")) NIL NIL NIL NIL \"<a\\\\b@c>\")");
 }
 
 static void test_envelope_limit(void **state)
@@ -223,6 +281,8 @@ int main(void)
 		cmocka_unit_test(test_envelope_missing_from),
 		cmocka_unit_test(test_envelope_8bit),
 		cmocka_unit_test(test_envelope_folded_and_odd),
+		cmocka_unit_test(test_envelope_repeated),
+		cmocka_unit_test(test_envelope_for_humans),
 		cmocka_unit_test(test_envelope_limit),
 	};
 

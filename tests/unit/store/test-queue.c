@@ -157,7 +157,7 @@ static void test_crash_leftovers(void **state)
 	snprintf(path, sizeof(path), "%s/queue/msg/ZZorphan", tmpdir);
 	write_file(path, "body");
 
-	assert_int_equal(queue_scan(q, arena, &ids, &count, &error), 0);
+	assert_int_equal(queue_recover(q, arena, &ids, &count, &error), 0);
 	assert_int_equal(count, 1);
 	assert_string_equal(ids[0], id);
 	for (i = 0; i < 3; i++) {

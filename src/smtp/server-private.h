@@ -1,0 +1,184 @@
+#ifndef TERN_SMTP_SERVER_PRIVATE_H
+#define TERN_SMTP_SERVER_PRIVATE_H
+
+/*
+ * Inside the SMTP server: the server, its sessions and their transactions,
+ * shared by server.c, server-session.c and the server-cmd-*.c files (one
+ * per command family).
+ */
+#include "smtp-server.h"
+#include "smtp-command.h"
+#include "smtp-data.h"
+#include "uid.h"
+#include "queue.h"
+
+#include <pthread.h>
+#include <time.h>
+
+struct net_conn;
+struct net_listener;
+struct job_client;
+struct accounts;
+struct sasl_server;
+struct event;
+struct arena;
+
+/* reading stops while more than this much output waits for the client */
+#define SMTP_OUTPUT_MAX (64 * 1024)
+/* the longest pause before a "535" after a failed AUTH */
+#define SMTP_AUTH_DELAY_MAX_SECS 5
+/* how long a stopping server lets busy sessions finish */
+#define SMTP_SHUTDOWN_GRACE_SECS 10
+
+struct smtp_listener {
+	struct smtp_listener *next;
+	struct smtp_server *server;
+	struct net_listener *listener;
+	enum tern_listen_kind kind;
+};
+
+struct smtp_server {
+	const struct tern_settings *set;
+	struct net_loop *loop;
+	struct job_client *jobs;
+	struct queue *queue;
+	SSL_CTX *tls;
+	struct accounts *acc;           /* for the loop thread */
+
+	/* spare accounts handles for password checks in pool threads */
+	pthread_mutex_t acc_lock;
+	struct accounts **acc_spare;
+	unsigned int acc_spare_count, acc_spare_alloc;
+
+	smtp_committed_cb *committed;
+	void *committed_ctx;
+
+	struct smtp_listener *listeners;
+	struct smtp_session *sessions;
+	unsigned int session_count;
+	struct event *tick;             /* session_timeout checks */
+	bool shutting_down;
+};
+
+struct smtp_transaction {
+	struct arena *arena;
+	const char *from;               /* reverse path ("" = null sender) */
+	struct smtp_mail_params params;
+
+	struct queue_rcpt *rcpts;       /* one per final target, deduplicated */
+	unsigned int rcpt_count, rcpt_alloc;
+	unsigned int rcpt_cmds;         /* RCPT commands accepted */
+	const char *first_rcpt;         /* as given, for "for <...>" */
+
+	/* message data (DATA or BDAT) */
+	bool data_started;
+	bool bdat;                      /* BDAT was used: DATA is refused */
+	struct queue_writer *writer;
+	struct smtp_data_reader reader;
+	buf_t out;
+	uint64_t limit;                 /* message_size */
+	bool too_big;
+	const char *write_error;        /* the first write failure */
+	char id[UID_MAX_LEN];
+
+	/* the commit job */
+	struct queue_envelope env;
+	const char *commit_error;       /* malloc'd in the job */
+	bool committed;
+};
+
+struct smtp_session {
+	struct smtp_session *prev, *next;
+	struct smtp_server *server;
+	struct net_conn *conn;
+	enum tern_listen_kind kind;
+	char id[UID_MAX_LEN];
+	time_t started;
+	char *helo;
+	char *auth_user;
+
+	bool esmtp;                     /* EHLO (not HELO) */
+	bool tls;
+	bool job_running;               /* a job holds this session */
+	bool destroy_after_job;         /* the connection went away meanwhile */
+	bool output_paused;             /* too much unread output */
+	bool delaying;                  /* a failed-AUTH delay is running */
+	bool disconnect;                /* close after the output is sent */
+	bool closing_down;              /* server shutdown: close when idle */
+	bool in_input;                  /* inside a connection callback */
+	const char *disconnect_reason;  /* static text for the log */
+	unsigned int bad_commands;      /* error replies in a row */
+	unsigned int auth_failures;
+	unsigned int messages;
+
+	struct smtp_transaction *trans;
+	struct sasl_server *sasl;       /* an AUTH exchange in progress */
+	struct event *delay_ev;
+
+	/* DATA / BDAT input */
+	bool in_data;                   /* raw mode: DATA text */
+	bool in_bdat;                   /* raw mode: a BDAT chunk */
+	bool bdat_last;
+	bool bdat_discard;              /* read the chunk, then answer with the saved error */
+	uint64_t bdat_remaining;
+	uint64_t bdat_size;
+	unsigned int bdat_error_code;
+	const char *bdat_error_enhanced, *bdat_error_text;
+};
+
+/* server.c */
+struct accounts *smtp_server_acc_get(struct smtp_server *server);
+void smtp_server_acc_put(struct smtp_server *server, struct accounts *acc);
+void smtp_server_session_gone(struct smtp_server *server, struct smtp_session *session);
+
+/* server-session.c */
+void smtp_session_create(struct smtp_server *server, enum tern_listen_kind kind, int fd,
+			 const struct sockaddr *peer, socklen_t peer_len);
+/* Close now (no more output). Frees at once, or when its job is done. */
+void smtp_session_destroy(struct smtp_session *session, const char *reason);
+/* Write one reply line: "code enhanced text". Counts errors in a row. */
+void smtp_reply(struct smtp_session *session, unsigned int code, const char *enhanced,
+		const char *fmt, ...) ATTR_FORMAT(4, 5);
+/* A multi-line reply: every line but the last gets "code-". */
+void smtp_reply_lines(struct smtp_session *session, unsigned int code,
+		      const char *const *lines, unsigned int count);
+/* Reply 421 and close after it is sent. */
+void smtp_session_disconnect(struct smtp_session *session, const char *enhanced,
+			     const char *text, const char *reason);
+/* Close now if a reply asked for it (outside input callbacks: job done,
+   timers). Returns false when the session is gone. */
+bool smtp_session_check_disconnect(struct smtp_session *session);
+/* Re-evaluate whether input should flow (jobs, delays, output). */
+void smtp_session_update_input(struct smtp_session *session);
+void smtp_session_job_begin(struct smtp_session *session);
+/* Returns false when the session was freed (the client went away). */
+bool smtp_session_job_end(struct smtp_session *session);
+/* Is AUTH possible on this connection (TLS, or loopback if allowed)? */
+bool smtp_session_secure(const struct smtp_session *session);
+void smtp_transaction_free(struct smtp_transaction **trans);
+void smtp_session_reset(struct smtp_session *session);
+/* After a reply that ends a transaction: a stopping server closes now. */
+void smtp_session_idle_check(struct smtp_session *session);
+
+/* server-cmd-mail.c */
+void smtp_cmd_mail(struct smtp_session *session, struct smtp_command *cmd);
+void smtp_cmd_rcpt(struct smtp_session *session, struct smtp_command *cmd);
+
+/* server-cmd-data.c */
+void smtp_cmd_data(struct smtp_session *session, struct smtp_command *cmd);
+void smtp_cmd_bdat(struct smtp_session *session, struct smtp_command *cmd);
+/* A BDAT line the parser refused but whose size is known: read the chunk,
+   then answer with the error. */
+void smtp_bdat_discard(struct smtp_session *session, uint64_t size, unsigned int code,
+		       const char *enhanced, const char *text);
+size_t smtp_session_raw_input(struct smtp_session *session, const unsigned char *data,
+			      size_t len);
+/* The connection went away mid-message: throw it away. */
+void smtp_data_abort(struct smtp_session *session);
+
+/* server-cmd-auth.c */
+void smtp_cmd_auth(struct smtp_session *session, struct smtp_command *cmd);
+void smtp_auth_continue(struct smtp_session *session, const char *line, size_t len);
+void smtp_auth_cancel(struct smtp_session *session);
+
+#endif

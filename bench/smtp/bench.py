@@ -232,7 +232,7 @@ class Tern:
         self.version = (r.stdout.strip() or r.stderr.strip()).split("\n")[0]
 
     def start(self):
-        self.logf = open(os.path.join(self.dir, "tern.log"), "w")
+        self.logf = open(os.path.join(self.dir, "tern.log"), "a")
         self.proc = subprocess.Popen([self.bin, "serve", "-c", self.conf], stdin=subprocess.DEVNULL,
                                      stdout=self.logf, stderr=subprocess.STDOUT)
         wait_greeting(self.port, "tern serve", self.proc)
@@ -365,7 +365,11 @@ def main():
             for srv in servers:
                 log(f"idle: {idle} connections to {srv.name}...")
                 idle_res[srv.name] = idle_test(srv, idle, raw)
-                time.sleep(2)
+            # Start again, so that neither carries 2,000 idle processes or
+            # freed session memory into the throughput runs.
+            for srv in servers:
+                srv.stop()
+                srv.start()
         for s in sessions:
             for r in range(rounds):
                 for srv in servers:

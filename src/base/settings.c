@@ -61,10 +61,15 @@ static const struct key_def key_defs[] = {
 	{ "auth", "plaintext_on_loopback", KEY_BOOL, OFF(auth_plaintext_on_loopback), 0, 0, 0 },
 	{ "relay", "networks", KEY_CIDRS, 0, 0, 0, 0 },
 	{ "relay", "smarthost", KEY_SMARTHOST, 0, 0, 0, 0 },
+	{ "relay", "smarthost_user", KEY_STRING, OFF(relay_smarthost_user), 0, 0, 0 },
+	{ "relay", "smarthost_password", KEY_STRING, OFF(relay_smarthost_password), 0, 0, 0 },
+	{ "relay", "smarthost_tls", KEY_STRING, OFF(relay_smarthost_tls), 0, 0, 0 },
 	{ "delivery", "nameserver", KEY_NAMESERVER, 0, 0, 0, 0 },
 	{ "delivery", "mx_port", KEY_UINT, OFF(delivery_mx_port), 1, 65535, 0 },
 	{ "delivery", "retry", KEY_DURATIONS, 0, 0, 0, 0 },
 	{ "delivery", "bounce_after", KEY_DURATION, OFF(delivery_bounce_after), 0, 0, 0 },
+	{ "delivery", "connections_per_destination", KEY_UINT,
+	  OFF(delivery_connections_per_destination), 1, 1000, 0 },
 	{ "limits", "message_size", KEY_INT64, OFF(limits.message_size), 1024, TERN_LIMIT_MAX_MESSAGE_SIZE, 0 },
 	{ "limits", "recipients", KEY_UINT, OFF(limits.recipients), 1, 100000, 0 },
 	{ "limits", "line_length", KEY_UINT, OFF(limits.line_length),
@@ -180,6 +185,10 @@ struct tern_settings *settings_new(bool dev)
 	set->tls_key = "";
 	set->auth_plaintext_on_loopback = true;
 	set->delivery_mx_port = 25;
+	set->relay_smarthost_user = "";
+	set->relay_smarthost_password = "";
+	set->relay_smarthost_tls = "opportunistic";
+	set->delivery_connections_per_destination = 10;
 	set->delivery_retry = arena_memdup(arena, default_retry, sizeof(default_retry));
 	set->delivery_retry_count = N_ELEMENTS(default_retry);
 	set->delivery_bounce_after = TERN_DEFAULT_BOUNCE_AFTER;
@@ -536,7 +545,7 @@ static int apply_key(struct apply_ctx *ctx, const struct key_def *def, const cha
 {
 	struct tern_settings *set = ctx->set;
 	struct arena *arena = set->arena;
-	const char *s, *error;
+	const char *s = NULL, *error;
 	size_t i, n;
 
 	switch (def->kind) {

@@ -83,12 +83,16 @@ struct tern_settings {
 	struct tern_cidr *relay_networks;
 	size_t relay_networks_count;
 	struct tern_hostport *relay_smarthost;    /* NULL = deliver by MX */
+	const char *relay_smarthost_user;         /* "" = no AUTH to the smarthost */
+	const char *relay_smarthost_password;
+	const char *relay_smarthost_tls;          /* "none", "opportunistic", "required", "verify" */
 
 	struct tern_hostport *delivery_nameserver; /* NULL = /etc/resolv.conf */
 	unsigned int delivery_mx_port;
 	unsigned int *delivery_retry;     /* seconds, at least one */
 	size_t delivery_retry_count;
 	unsigned int delivery_bounce_after; /* seconds */
+	unsigned int delivery_connections_per_destination; /* outbound SMTP connections per domain */
 
 	struct tern_limits limits;
 };

@@ -5,7 +5,13 @@
  * Order matters: read and check the whole config (nothing has happened
  * yet if it is bad), prepare data_dir, make the event loop, bind the
  * listeners (as root, for ports below 1024), drop to the configured user,
- * then serve.
+ * then open what lives in data_dir (so its files belong to that user):
+ * the TLS pair, the queue, accounts, the delivery threads; then serve.
+ *
+ * Stopping (SIGTERM/SIGINT): stop accepting, let sessions in a transaction
+ * finish for a few seconds (idle ones get 421 at once), close the rest,
+ * wait for the jobs in flight (a commit that started completes), stop the
+ * delivery threads.
  */
 #include "lib.h"
 #include "cli.h"
@@ -13,19 +19,46 @@
 #include "settings.h"
 #include "net-loop.h"
 #include "privileges.h"
+#include "accounts.h"
+#include "base64.h"
+#include "buf.h"
+#include "deliver.h"
+#include "job-pool.h"
+#include "queue.h"
+#include "smtp-server.h"
+#include "tls.h"
 
 #include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <openssl/ssl.h>
 #include <signal.h>
+#include <sys/random.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define EX_USAGE 64
+/* threads for blocking jobs: queue commits wait on fsync (group commit
+   batches the concurrent ones, so more threads make bigger batches) and
+   password checks burn CPU */
+#define SERVE_JOB_THREADS 16
+#define SERVE_DELIVERY_THREADS 2
+#define SERVE_STOP_GRACE_SECS 10
+#define DEV_DEMO_USER "demo@example.test"
 
 struct serve {
 	struct tern_settings *set;
 	struct net_loop *loop;
+	struct job_pool *pool;
+	struct smtp_server *smtp;
+	struct queue *queue;
+	struct deliverer *deliverer;
+	SSL_CTX *tls;
+	struct event *stop_timer;
+	time_t stop_deadline;
 };
 
 static void serve_usage(FILE *out);
@@ -33,6 +66,11 @@ static int mkdir_parents(const char *path, const char **error_r);
 static int prepare_data_dir(const struct tern_settings *set, bool as_root, const char **error_r);
 static void serve_stop(void *ctx, int signo);
 static void serve_reload(void *ctx);
+static void serve_stop_check(evutil_socket_t fd, short what, void *arg);
+static void serve_committed(void *ctx, const char *queue_id);
+static int serve_open_stores(struct serve *serve, const char **error_r);
+static void serve_dev_demo(struct serve *serve);
+static void serve_cleanup(struct serve *serve);
 
 static void serve_usage(FILE *out)
 {
@@ -109,9 +147,145 @@ static int prepare_data_dir(const struct tern_settings *set, bool as_root, const
 static void serve_stop(void *ctx, int signo)
 {
 	struct serve *serve = ctx;
+	struct timeval tv = { 0, 100 * 1000 };
 
 	log_info("serve", "stopping signal=%s", signo == SIGINT ? "INT" : "TERM");
-	net_loop_stop(serve->loop);
+	if (serve->smtp == NULL) {
+		net_loop_stop(serve->loop);
+		return;
+	}
+	smtp_server_shutdown(serve->smtp);
+	serve->stop_deadline = time(NULL) + SERVE_STOP_GRACE_SECS;
+	serve->stop_timer = event_new(net_loop_base(serve->loop), -1, EV_PERSIST,
+				      serve_stop_check, serve);
+	if (serve->stop_timer == NULL || event_add(serve->stop_timer, &tv) < 0)
+		net_loop_stop(serve->loop);
+}
+
+/* Every 100 ms while stopping: done when no session is left, or when the
+   grace time is over. */
+static void serve_stop_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve *serve = arg;
+
+	if (smtp_server_session_count(serve->smtp) == 0 || time(NULL) >= serve->stop_deadline)
+		net_loop_stop(serve->loop);
+}
+
+static void serve_committed(void *ctx, const char *queue_id)
+{
+	struct serve *serve = ctx;
+
+	if (serve->deliverer != NULL)
+		deliverer_notify(serve->deliverer, queue_id);
+}
+
+/* data_dir's layout (DESIGN.md "On disk"): mail/, queue/, tls/ (only for
+   the self-signed pair), accounts.db. */
+static int serve_open_stores(struct serve *serve, const char **error_r)
+{
+	static __thread char error[512];
+	const struct tern_settings *set = serve->set;
+	char *mail_dir = i_strdup_printf("%s/mail", set->data_dir);
+
+	if (mkdir(mail_dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(error, sizeof(error), "mkdir %s: %s", mail_dir, strerror(errno));
+		i_free(mail_dir);
+		*error_r = error;
+		return -1;
+	}
+	i_free(mail_dir);
+	serve->tls = tls_server_ctx_new(set->tls_cert, set->tls_key, set->data_dir,
+					set->hostname, error_r);
+	if (serve->tls == NULL)
+		return -1;
+	if (queue_open(set->data_dir, &serve->queue, error_r) < 0)
+		return -1;
+	if (smtp_server_start(serve->smtp, serve->queue, serve->tls, error_r) < 0)
+		return -1;
+	if (set->dev)
+		serve_dev_demo(serve);
+	serve->deliverer = deliverer_start(set, serve->queue, SERVE_DELIVERY_THREADS, error_r);
+	if (serve->deliverer == NULL)
+		return -1;
+	smtp_server_set_committed_callback(serve->smtp, serve_committed, serve);
+	return 0;
+}
+
+/* --dev: a demo account on first start, its password printed (and kept
+   in data_dir/demo-password, 0600, for later starts). */
+static void serve_dev_demo(struct serve *serve)
+{
+	const struct tern_settings *set = serve->set;
+	const struct tern_hostport *sub = set->listen[TERN_LISTEN_SUBMISSION].count > 0 ?
+		&set->listen[TERN_LISTEN_SUBMISSION].addrs[0] : NULL;
+	struct accounts *acc;
+	unsigned char rnd[12];
+	char *path;
+	const char *error;
+	buf_t pw;
+	int fd, exists;
+
+	if (accounts_open(set->data_dir, set->domains, set->domains_count, &acc, &error) < 0) {
+		log_error("serve", "dev demo account error=%s", log_str(error));
+		return;
+	}
+	path = i_strdup_printf("%s/demo-password", set->data_dir);
+	exists = accounts_user_exists(acc, DEV_DEMO_USER);
+	if (exists != 0) {
+		if (exists > 0)
+			printf("tern --dev: demo account %s (password in %s)\n", DEV_DEMO_USER, path);
+		goto out;
+	}
+	buf_init(&pw, 64);
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd) ||
+	    base64_encode(rnd, sizeof(rnd), &pw) < 0) {
+		log_error("serve", "dev demo account error=no-random");
+		buf_free(&pw);
+		goto out;
+	}
+	/* base64 of 12 bytes has no padding; '/' and '+' are awkward in shells */
+	for (size_t i = 0; i < pw.used; i++) {
+		if (pw.data[i] == '/' || pw.data[i] == '+')
+			pw.data[i] = 'x';
+	}
+	if (accounts_user_add(acc, DEV_DEMO_USER, buf_str(&pw), false, &error) < 0) {
+		log_error("serve", "dev demo account error=%s", log_str(error));
+	} else {
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			if (write(fd, pw.data, pw.used) < 0 || write(fd, "\n", 1) < 0)
+				log_error("serve", "write %s failed", path);
+			close(fd);
+		}
+		printf("tern --dev: created %s with password %s\n"
+		       "  try: swaks --server %s -tls --auth-user %s --auth-password %s "
+		       "--from %s --to %s\n",
+		       DEV_DEMO_USER, buf_str(&pw), sub != NULL ? sub->text : "127.0.0.1:2587",
+		       DEV_DEMO_USER, buf_str(&pw), DEV_DEMO_USER, DEV_DEMO_USER);
+	}
+	explicit_bzero(pw.data, pw.alloc);
+	buf_free(&pw);
+out:
+	fflush(stdout);
+	i_free(path);
+	accounts_close(&acc);
+}
+
+static void serve_cleanup(struct serve *serve)
+{
+	if (serve->stop_timer != NULL)
+		event_free(serve->stop_timer);
+	/* sessions first (their jobs finish), then delivery, then the rest */
+	smtp_server_free(&serve->smtp);
+	deliverer_stop(&serve->deliverer);
+	job_pool_free(&serve->pool);
+	queue_close(&serve->queue);
+	if (serve->tls != NULL)
+		SSL_CTX_free(serve->tls);
+	serve->tls = NULL;
+	net_loop_free(&serve->loop);
+	settings_free(&serve->set);
 }
 
 static void serve_reload(void *ctx)
@@ -186,14 +360,19 @@ int cmd_serve(int argc, char **argv)
 
 	serve.loop = net_loop_new();
 	net_loop_handle_signals(serve.loop, serve_stop, serve_reload, &serve);
+	serve.pool = job_pool_new(SERVE_JOB_THREADS);
+	serve.smtp = smtp_server_new(serve.set, serve.loop, serve.pool);
 
-	/* Listeners are bound here, while still root, by the protocol
-	   services as they arrive; then root is given up for good. */
+	/* bind while still root (ports below 1024), then give root up */
+	if (smtp_server_listen_all(serve.smtp, &error) < 0) {
+		fprintf(stderr, "tern serve: %s\n", error);
+		serve_cleanup(&serve);
+		return 1;
+	}
 	if (as_root && serve.set->user[0] != '\0') {
 		if (privileges_drop(serve.set->user, &error) < 0) {
 			fprintf(stderr, "tern serve: %s\n", error);
-			net_loop_free(&serve.loop);
-			settings_free(&serve.set);
+			serve_cleanup(&serve);
 			return 1;
 		}
 	} else if (as_root) {
@@ -202,8 +381,12 @@ int cmd_serve(int argc, char **argv)
 	if (access(serve.set->data_dir, R_OK | W_OK | X_OK) < 0) {
 		fprintf(stderr, "tern serve: data_dir %s: %s\n", serve.set->data_dir,
 			strerror(errno));
-		net_loop_free(&serve.loop);
-		settings_free(&serve.set);
+		serve_cleanup(&serve);
+		return 1;
+	}
+	if (serve_open_stores(&serve, &error) < 0) {
+		fprintf(stderr, "tern serve: %s\n", error);
+		serve_cleanup(&serve);
 		return 1;
 	}
 
@@ -214,8 +397,7 @@ int cmd_serve(int argc, char **argv)
 	ret = net_loop_run(serve.loop);
 	if (ret < 0)
 		log_error("serve", "event loop failed");
+	serve_cleanup(&serve);
 	log_info("serve", "stopped");
-	net_loop_free(&serve.loop);
-	settings_free(&serve.set);
 	return ret < 0 ? 1 : 0;
 }

@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 struct command {
 	const char *name;
@@ -16,6 +17,8 @@ static const struct command commands[] = {
 	{ "user", cmd_user, "user add|del|passwd|list [-c FILE] ...   accounts" },
 	{ "alias", cmd_alias, "alias add|del|list [-c FILE] ...         aliases and lists" },
 	{ "domain", cmd_domain, "domain add|del|list [-c FILE] ...       local domains" },
+	{ "queue", cmd_queue, "queue list|flush|del [-c FILE] ...       the outbound queue" },
+	{ "sendmail", cmd_sendmail, "sendmail [-c FILE] [-t] [-f FROM] [-i] [RCPT...]   submit a message from stdin" },
 	{ "msg", cmd_msg, "msg inspect|bodystructure|envelope FILE   show how a message parses" },
 };
 
@@ -30,8 +33,29 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	const char *base;
 	size_t i;
 
+	/* installed as /usr/sbin/sendmail or mailq (a symlink to tern), as
+	   Unix programs expect (docs/sendmail.md) */
+	base = strrchr(argv[0], '/');
+	base = base == NULL ? argv[0] : base + 1;
+	if (strcmp(base, "sendmail") == 0)
+		return cmd_sendmail(argc, argv);
+	if (strcmp(base, "mailq") == 0) {
+		/* mailq [-c FILE] [--json] = tern queue list ... */
+		static char list[] = "list";
+		char **qargv = i_malloc(sizeof(char *) * ((size_t)argc + 2));
+		int ret;
+
+		qargv[0] = argv[0];
+		qargv[1] = list;
+		for (i = 1; i < (size_t)argc; i++)
+			qargv[i + 1] = argv[i];
+		ret = cmd_queue(argc + 1, qargv);
+		free(qargv);
+		return ret;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return 64; /* EX_USAGE */

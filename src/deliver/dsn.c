@@ -289,9 +289,11 @@ static int build_status_part(const struct tern_settings *set, struct arena *aren
 				  sanitize(arena, rcpt->address, utf8));
 		ret |= buf_printf(b, "Action: %s\r\n", dsn_action_name(action));
 		ret |= buf_printf(b, "Status: %s\r\n", r->status);
-		if (r->remote_mta != NULL)
-			ret |= append_field(b, "Remote-MTA",
-					    arena_printf(arena, "dns; %s", r->remote_mta));
+		/* RFC 3464 2.3.5: mta-name-type "dns", the host's name only
+		   ("mx.example.test [192.0.2.7]" -> "mx.example.test") */
+		if (r->remote_mta != NULL && r->remote_mta[0] != '\0')
+			ret |= buf_printf(b, "Remote-MTA: dns; %.*s\r\n",
+					  (int)strcspn(r->remote_mta, " "), r->remote_mta);
 		if (r->diagnostic != NULL)
 			ret |= append_field(b, "Diagnostic-Code", r->diagnostic);
 		ret |= buf_printf(b, "Last-Attempt-Date: %s\r\n",

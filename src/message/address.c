@@ -127,24 +127,37 @@ static void add_token(struct token **tokens, size_t *count, size_t *alloc, const
 static size_t scan_delimited(struct arena *arena, const char *p, size_t len, char open, char close,
 			     bool nest, struct token *tok)
 {
-	size_t i = 1, out = 0;
+	size_t i = 1, end, out = 0;
 	unsigned int depth = 1;
-	char *text = arena_alloc(arena, len + 1); /* content is never longer than the input */
+	char *text;
 
+	/* find the end first: the copy is never longer than the token */
 	tok->broken = true;
 	while (i < len) {
+		char c = p[i++];
+		if (c == '\\' && i < len) {
+			i++;
+		} else if (c == close && --depth == 0) {
+			tok->broken = false;
+			break;
+		} else if (nest && c == open) {
+			depth++;
+		}
+	}
+	end = i;
+	text = arena_alloc(arena, end + 1);
+	depth = 1;
+	for (i = 1; i < end; ) {
 		char c = p[i];
-		if (c == '\\' && i + 1 < len) {
+		if (c == '\\' && i + 1 < end) {
 			if (p[i + 1] != '\r' && p[i + 1] != '\n')
 				text[out++] = p[i + 1];
 			i += 2;
 			continue;
 		}
 		i++;
-		if (c == close && --depth == 0) {
-			tok->broken = false;
+		if (c == close && --depth == 0)
 			break;
-		}
 		if (nest && c == open)
 			depth++;
 		if (c == '\r' || c == '\n')
@@ -156,7 +169,7 @@ static size_t scan_delimited(struct arena *arena, const char *p, size_t len, cha
 	text[out] = '\0';
 	tok->text = text;
 	tok->len = out;
-	return i;
+	return end;
 }
 
 static struct token *tokenize(struct arena *arena, const char *value, size_t len, size_t *count_r)

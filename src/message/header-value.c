@@ -12,6 +12,7 @@ struct str_array {
 };
 
 static bool is_ws(unsigned char c);
+static bool is_id_space(unsigned char c);
 static size_t skip_comment(const char *value, size_t len, size_t pos);
 static size_t skip_quoted(const char *value, size_t len, size_t pos);
 static void array_add(struct arena *arena, struct str_array *arr, const char *s);
@@ -24,6 +25,12 @@ static const char *keyword_phrase(struct arena *arena, const char *value, size_t
 static bool is_ws(unsigned char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* In msg-ids NUL separates like whitespace: an id is a C string. */
+static bool is_id_space(unsigned char c)
+{
+	return is_ws(c) || c == '\0';
 }
 
 /* pos at "(": past the matching ")" (or len). RFC 5322 3.2.2: comments
@@ -131,7 +138,7 @@ static const char *msgid_from_brackets(struct arena *arena, const char *value, s
 			i++;
 			continue;
 		}
-		if (!is_ws((unsigned char)value[i]))
+		if (!is_id_space((unsigned char)value[i]))
 			append(&b, value + i, 1);
 		i++;
 	}
@@ -157,6 +164,10 @@ unsigned int msg_hv_parse_msgids(struct arena *arena, const char *value, size_t 
 		pos = msg_hv_skip_cfws(value, len, pos);
 		if (pos >= len)
 			break;
+		if (value[pos] == '\0') {
+			pos++;
+			continue;
+		}
 		if (value[pos] == '<') {
 			id = msgid_from_brackets(arena, value, len, &pos);
 			if (id != NULL)
@@ -171,7 +182,7 @@ unsigned int msg_hv_parse_msgids(struct arena *arena, const char *value, size_t 
 		/* a bare word: an id when it has "@" (old mailers wrote
 		   References without brackets), else phrase junk */
 		start = pos;
-		while (pos < len && !is_ws((unsigned char)value[pos]) &&
+		while (pos < len && !is_id_space((unsigned char)value[pos]) &&
 		       value[pos] != '<' && value[pos] != '(' && value[pos] != '"' &&
 		       value[pos] != ',')
 			pos++;

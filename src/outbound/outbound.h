@@ -2,6 +2,7 @@
 #define TERN_OUTBOUND_H
 
 #include "lib.h"
+#include "buf.h"
 
 #include <time.h>
 
@@ -54,5 +55,51 @@ void outbound_submit(struct outbound *ob, const char *queue_id, const struct que
 /* Stop: abort connections in progress (their recipients are reported
    DEFERRED through done callbacks), join the thread. */
 void outbound_stop(struct outbound **ob);
+
+/* ---- tuning (tests), and the engine's parts exposed for unit tests ---- */
+
+/* A source of randomness: a number in [0, n). */
+typedef unsigned int outbound_random_cb(void *ctx, unsigned int n);
+
+struct outbound_options {
+	unsigned int dns_timeout_msecs;   /* per DNS try; 0 = 3000 */
+	unsigned int dns_tries;           /* 0 = 2 */
+	unsigned int idle_secs;           /* keep an idle connection for reuse; 0 = 5 */
+	unsigned int smtp_timeout;        /* every SMTP client timeout; 0 = RFC 5321 4.5.3.2 values */
+	outbound_random_cb *random;       /* NULL = random() */
+	void *random_ctx;
+};
+/* outbound_start() with options (opts NULL = defaults). */
+struct outbound *outbound_start_opts(const struct tern_settings *set, struct queue *queue,
+				     const struct outbound_options *opts, const char **error_r);
+
+struct dns_mx;
+/* RFC 5321 5.1: ascending preference; records of equal preference in
+   random order (rnd NULL = random()). */
+void outbound_mx_sort(struct dns_mx *mx, unsigned int count, outbound_random_cb *rnd, void *ctx);
+
+enum outbound_mx_verdict {
+	OUTBOUND_MX_OK,          /* *count_r hosts to try, in order */
+	OUTBOUND_MX_NULL,        /* RFC 7505 null MX: the domain accepts no mail */
+	OUTBOUND_MX_LOOP,        /* the best MX is this host: configuration error */
+};
+/* Take the sorted MX list: a lone "." is a null MX (RFC 7505 3); "."
+   among others is ignored; when one of the hosts is us (is_self), only
+   the hosts more preferred than the best of ours remain (RFC 5321 5.1),
+   none left is a loop. Keeps the order; the kept count in *count_r. */
+enum outbound_mx_verdict outbound_mx_select(struct dns_mx *mx, unsigned int count,
+					    bool (*is_self)(void *ctx, const char *host),
+					    void *ctx, unsigned int *count_r);
+
+/* RFC 6152 3: for a server without 8BITMIME, re-encode every 8-bit text
+   or leaf body part as quoted-printable (binary ones as base64) and
+   rewrite its Content-Transfer-Encoding; enclosing multiparts and
+   message/rfc822 parts become 7bit. Headers are left as they are. Appends
+   the converted message to out. 0, or -1 with *error_r (static text) when
+   it can't be done (a part kept opaque by the parser's limits, 8-bit
+   message/partial or message/external-body, which RFC 2046 5.2 requires
+   to be 7bit) or out's maximum is passed. */
+int outbound_downgrade_8bit(const unsigned char *data, size_t size, buf_t *out,
+			    const char **error_r);
 
 #endif

@@ -144,6 +144,11 @@ struct smtp_client_txn {
 	   valid until the transaction's callback. */
 	const unsigned char *data;
 	size_t data_size;
+
+	/* set by the client: the connection was found dead before the server
+	   answered anything of this transaction (a reused connection the
+	   server had closed): nothing was decided, try it on another */
+	bool retry_elsewhere;
 };
 
 struct smtp_client;
@@ -175,6 +180,10 @@ void smtp_client_quit(struct smtp_client **client);
 void smtp_client_send(struct smtp_client *client, struct smtp_client_txn *txn,
 		      smtp_client_txn_cb *cb, void *ctx);
 void smtp_client_txn_clear_results(struct smtp_client_txn *txn);
+
+/* Ready and idle, the connection still up (a reused connection may have
+   been closed by the server while idle). */
+bool smtp_client_usable(const struct smtp_client *client);
 
 /* Capabilities of the ready client (enum smtp_client_caps), the SIZE the
    server announced (0 = none), TLS state. */

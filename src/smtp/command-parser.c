@@ -342,25 +342,6 @@ const char *smtp_xtext_decode(struct arena *arena, const char *text, size_t len,
 	return out;
 }
 
-const char *smtp_xtext_encode(struct arena *arena, const char *text)
-{
-	size_t len = strlen(text), i, o = 0;
-	char *out = arena_alloc(arena, i_size_add(i_size_mul(len, 3), 1));
-
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)text[i];
-
-		if (c < 33 || c > 126 || c == '+' || c == '=') {
-			snprintf(out + o, 4, "+%02X", c);
-			o += 3;
-		} else {
-			out[o++] = (char)c;
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
-
 #define SEEN(bit) (1u << (bit))
 
 static int parse_mail_param(struct arena *arena, struct smtp_command *cmd, const char *key,

@@ -20,6 +20,7 @@ void smtp_data_reader_init(struct smtp_data_reader *r, bool dot_mode)
 	memset(r, 0, sizeof(*r));
 	r->dot_mode = dot_mode;
 	r->line_start = true;
+	r->crlf_start = true;  /* DATA's own CRLF precedes the first line */
 	r->in_header = true;
 	r->out_line_start = true;
 	buf_init(&r->hline, BUF_MAX_UNLIMITED);
@@ -140,15 +141,17 @@ enum smtp_data_status smtp_data_reader_feed(struct smtp_data_reader *r, const un
 				continue;
 			}
 			r->dot_state = 0;
-			if (c == '\n') {
-				/* ".\n": the end, from a bare-LF client */
-				i++;
-				r->done = true;
-				*consumed_r = i;
-				return SMTP_DATA_DONE;
-			}
-			/* RFC 5321 4.5.2: drop the leading dot, go on with c */
 			r->line_start = false;
+			if (c == '\n') {
+				/* ".\n" is not the end: only CRLF.CRLF is (a bare-LF
+				   end marker is how SMTP smuggling works); the line is
+				   data, kept as it came */
+				if (put(r, out, (const unsigned char *)".", 1)) {
+					*consumed_r = i;
+					return SMTP_DATA_HEADER_END;
+				}
+			}
+			/* RFC 5321 4.5.2: otherwise the leading dot goes; go on with c */
 			continue;
 		}
 		if (r->dot_mode && r->dot_state == 2) {
@@ -164,13 +167,14 @@ enum smtp_data_status smtp_data_reader_feed(struct smtp_data_reader *r, const un
 			r->pending_cr = true;
 			continue;
 		}
-		if (r->dot_mode && r->line_start && c == '.') {
+		if (r->dot_mode && r->line_start && r->crlf_start && c == '.') {
 			r->dot_state = 1;
 			i++;
 			continue;
 		}
 		if (c == '\n') {
 			/* CRLF, or a bare LF made CRLF */
+			r->crlf_start = r->pending_cr;
 			r->pending_cr = false;
 			r->line_start = true;
 			i++;

@@ -135,7 +135,7 @@ static void add_target(struct smtp_transaction *trans, const char *address, cons
 	r = &trans->rcpts[trans->rcpt_count++];
 	memset(r, 0, sizeof(*r));
 	r->address = arena_strdup(trans->arena, address);
-	r->original = original != NULL && strcmp(original, address) != 0 ?
+	r->original = original != NULL && i_strcasecmp(original, address) != 0 ?
 		arena_strdup(trans->arena, original) : NULL;
 	r->orcpt = arena_strdup(trans->arena, cmd->rcpt.orcpt);
 	r->notify = cmd->rcpt.notify;

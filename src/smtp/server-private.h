@@ -93,6 +93,7 @@ struct smtp_session {
 	struct net_conn *conn;
 	enum tern_listen_kind kind;
 	char id[UID_MAX_LEN];
+	char ip[48];                    /* the client's address, for logs and Received */
 	time_t started;
 	char *helo;
 	char *auth_user;

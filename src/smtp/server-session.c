@@ -49,6 +49,7 @@ void smtp_session_create(struct smtp_server *server, enum tern_listen_kind kind,
 				     implicit_tls ? server->tls : NULL,
 				     set->limits.line_length, &session_callbacks, session);
 	session->tls = implicit_tls;
+	snprintf(session->ip, sizeof(session->ip), "%s", net_conn_peer_ip(session->conn));
 	net_conn_set_idle_timeout(session->conn, set->limits.smtp_timeout);
 
 	session->next = server->sessions;

@@ -23,27 +23,33 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg);
 static void refuse(struct smtp_server *server, int fd, const char *ip, const char *why);
 
 struct smtp_server *smtp_server_new(const struct tern_settings *set, struct net_loop *loop,
-				    struct job_pool *pool, struct queue *queue, SSL_CTX *tls,
-				    const char **error_r)
+				    struct job_pool *pool)
 {
 	struct smtp_server *server = i_malloc(sizeof(*server));
 	struct timeval tv = { TICK_SECS, 0 };
 
 	server->set = set;
 	server->loop = loop;
-	server->queue = queue;
-	server->tls = tls;
-	if (accounts_open(set->data_dir, set->domains, set->domains_count, &server->acc,
-			  error_r) < 0) {
-		i_free(server);
-		return NULL;
-	}
 	pthread_mutex_init(&server->acc_lock, NULL);
 	server->jobs = job_client_new(pool, loop);
 	server->tick = event_new(net_loop_base(loop), -1, EV_PERSIST, tick_cb, server);
 	if (server->tick == NULL || event_add(server->tick, &tv) < 0)
 		i_fatal("smtp: cannot add the timer event");
 	return server;
+}
+
+int smtp_server_start(struct smtp_server *server, struct queue *queue, SSL_CTX *tls,
+		      const char **error_r)
+{
+	const struct tern_settings *set = server->set;
+
+	i_assert(server->acc == NULL);
+	if (accounts_open(set->data_dir, set->domains, set->domains_count, &server->acc,
+			  error_r) < 0)
+		return -1;
+	server->queue = queue;
+	server->tls = tls;
+	return 0;
 }
 
 void smtp_server_set_committed_callback(struct smtp_server *server, smtp_committed_cb *cb,
@@ -91,10 +97,6 @@ int smtp_server_listen(struct smtp_server *server, enum tern_listen_kind kind,
 
 	i_assert(kind == TERN_LISTEN_SMTP || kind == TERN_LISTEN_SUBMISSION ||
 		 kind == TERN_LISTEN_SUBMISSIONS);
-	if (kind == TERN_LISTEN_SUBMISSIONS && server->tls == NULL) {
-		*error_r = "submissions needs TLS";
-		return -1;
-	}
 	l = i_malloc(sizeof(*l));
 	l->server = server;
 	l->kind = kind;
@@ -156,8 +158,12 @@ static void accept_cb(void *ctx, int fd, const struct sockaddr *peer, socklen_t 
 	char ipbuf[64];
 
 	snprintf(ipbuf, sizeof(ipbuf), "%s", ip);
-	if (server->shutting_down) {
-		refuse(server, fd, ipbuf, "Service shutting down");
+	if (server->shutting_down || server->acc == NULL) {
+		refuse(server, fd, ipbuf, "Service not available");
+		return;
+	}
+	if (l->kind == TERN_LISTEN_SUBMISSIONS && server->tls == NULL) {
+		refuse(server, fd, ipbuf, "TLS not available");
 		return;
 	}
 	if (server->session_count >= limits->connections) {

@@ -151,8 +151,7 @@ int smtp_command_parse(struct arena *arena, const unsigned char *line, size_t le
    arena string, or NULL when malformed (a bad '+', a NUL, a char outside
    xchar). utf8: also allow UTF-8 (RFC 6533 utf-8-addr-xtext). */
 const char *smtp_xtext_decode(struct arena *arena, const char *text, size_t len, bool utf8);
-/* Append xtext encoding of text into an arena string. */
-const char *smtp_xtext_encode(struct arena *arena, const char *text);
+/* (Encoding is the client's: smtp_xtext_encode() in client.h.) */
 
 /* Is s a dot-string local part (RFC 5321 4.1.2 Dot-string; UTF-8 atext
    allowed, RFC 6531)? */

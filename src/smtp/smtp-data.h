@@ -9,8 +9,9 @@
  * at a time.
  *
  *   - DATA: dot transparency undone (RFC 5321 4.5.2: a line's leading "."
- *     is removed), the end marker "." alone on a line found (CRLF.CRLF,
- *     and also LF.LF from clients that send bare LF, as Postfix accepts);
+ *     is removed), the end marker found: CRLF "." CRLF only, never a
+ *     bare LF variant ("\n.\n", "\r\n.\n", "\n.\r\n"), which other
+ *     servers may read differently (SMTP smuggling); such a line is data;
  *     BDAT: the chunk bytes taken as they are, no end marker.
  *   - Line ends: a bare LF becomes CRLF (so the spool holds canonical
  *     CRLF text, as RFC 5322 requires); a lone CR is kept as is. Lines of
@@ -36,6 +37,7 @@ struct smtp_data_reader {
 	bool done;
 	/* decoding */
 	bool line_start;          /* the next input byte starts a line */
+	bool crlf_start;          /* ... and the line before ended with CRLF */
 	bool pending_cr;          /* a CR seen, not yet output */
 	unsigned int dot_state;   /* 0, 1: "." at line start, 2: ".\r" */
 	/* header scan */

@@ -340,8 +340,16 @@ class TernServer:
     def wait_port(self, port, deadline):
         while True:
             try:
-                with socket.create_connection((self.host, port), timeout=2):
-                    # a bare connect and close: the server sees a client vanish
+                with socket.create_connection((self.host, port), timeout=5) as s:
+                    # connect, say nothing, half-close and wait for the
+                    # server's close: then this probe no longer counts
+                    # against connection limits
+                    s.shutdown(socket.SHUT_WR)
+                    try:
+                        while s.recv(4096):
+                            pass
+                    except OSError:
+                        pass
                     return
             except OSError:
                 if time.monotonic() > deadline:

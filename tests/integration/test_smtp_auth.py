@@ -139,6 +139,9 @@ def test_submission_sender_must_be_own(srv):
         for sender in ("bob@example.test", "someone@remote.test", "ALICE@example.test.evil"):
             r = c.cmd(f"MAIL FROM:<{sender}>")
             assert r.code == 553 and r.enhanced == "5.7.1", (sender, r)
+        # RFC 6409 4.2 / 8.1: the null sender is not a submitter's address
+        r = c.cmd("MAIL FROM:<>")
+        assert r.code == 553 and r.enhanced == "5.7.1", r
         # an alias of alice's, and her own address in another case
         assert c.cmd("MAIL FROM:<sales@example.test>").code == 250
         assert c.cmd("RSET").code == 250
@@ -230,8 +233,8 @@ def test_auth_needs_tls_off_loopback(servers):
         assert "AUTH" not in kws
         assert "STARTTLS" in kws
         r = c.auth_plain(ALICE, PW)
-        assert r.code in (530, 538, 503, 504), r
-        assert r.enhanced.startswith("5.")
+        # RFC 4954 6: 538 5.7.11 encryption required for the mechanism
+        assert r.code == 538 and r.enhanced == "5.7.11", r
         assert c.cmd(f"MAIL FROM:<{ALICE}>").code == 530
         c.starttls()
         r = c.ehlo()

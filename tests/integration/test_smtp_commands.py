@@ -54,6 +54,19 @@ def test_ehlo_twice_and_helo(srv):
     srv.wait_messages(ALICE, 1)
 
 
+def test_helo_session_has_no_extensions(srv):
+    with srv.raw() as c:
+        assert c.cmd("HELO old.test").code == 250
+        # RFC 5321 4.1.1.11 / RFC 1869: parameters are for EHLO sessions
+        for params in ("SIZE=100", "BODY=8BITMIME", "SMTPUTF8"):
+            r = c.cmd(f"MAIL FROM:<a@remote.test> {params}")
+            assert r.code == 555 and r.enhanced == "5.5.4", (params, r)
+        assert c.mail("a@remote.test", [ALICE], make_message("helo")).code == 250
+    msg = srv.parsed(srv.wait_messages(ALICE, 1)[0])
+    # RFC 5321 4.4: "with SMTP" for a HELO session
+    assert "with SMTP" in " ".join(str(msg["Received"]).split())
+
+
 @pytest.mark.parametrize("cmd", ["EHLO", "HELO"])
 def test_ehlo_needs_domain(srv, cmd):
     with srv.raw() as c:
@@ -85,6 +98,20 @@ def test_sequence_errors(srv):
         r = c.cmd("DATA")
         assert r.code in (503, 554), r
         assert r.enhanced.startswith("5.")
+
+
+def test_success_enhanced_codes(srv):
+    # RFC 3463 / RFC 5248: 2.1.0 sender ok, 2.1.5 destination ok, 2.0.0 queued
+    with srv.raw() as c:
+        c.ehlo()
+        r = c.cmd("MAIL FROM:<a@remote.test>")
+        assert (r.code, r.enhanced) == (250, "2.1.0"), r
+        r = c.cmd(f"RCPT TO:<{ALICE}>")
+        assert (r.code, r.enhanced) == (250, "2.1.5"), r
+        assert c.cmd("DATA").code == 354
+        c.send(b"Subject: codes\r\n\r\nx\r\n.\r\n")
+        r = c.reply()
+        assert (r.code, r.enhanced) == (250, "2.0.0"), r
 
 
 def test_rset_clears_transaction(srv):
@@ -219,6 +246,9 @@ def test_every_reply_has_enhanced_code(srv):
             c.cmd("RCPT TO:<x@example.test>"), c.cmd("MAIL FROM:<a@remote.test>"),
             c.cmd("MAIL FROM:<a@remote.test>"), c.cmd("RCPT TO:<nosuch@example.test>"),
             c.cmd("RCPT TO:<x@far.test>"), c.cmd(f"RCPT TO:<{ALICE}>"), c.cmd("TURN"),
+            c.cmd("AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdAB3cm9uZw=="), c.cmd("AUTH BOGUS"),
+            c.cmd("VRFY"), c.cmd("EXPN x"), c.cmd("HELP DATA"), c.cmd("NOOP x"),
+            c.cmd("MAIL FROM:<a@remote.test> SIZE=x"), c.cmd("BDAT x"),
             c.cmd("DATA"),
         ]
         c.send(b"Subject: e\r\n\r\nx\r\n.\r\n")

@@ -105,7 +105,8 @@ def test_kill9_during_burst(servers):
                 for i in range(200):
                     tok = f"tok-{n}-{i}"
                     started[n].append(tok)
-                    s.sendmail("s@remote.test", [ALICE], make_message(tok))
+                    # two mailboxes per message: more delivery work in flight
+                    s.sendmail("s@remote.test", [ALICE, BOB], make_message(tok))
                     acked[n].append(tok)
                     if sum(len(a) for a in acked) >= 40:
                         go_kill.set()
@@ -135,4 +136,6 @@ def test_kill9_during_burst(servers):
     unacked = set(counts) - all_acked
     assert all(tok == started[int(tok.split("-")[1])][-1] for tok in unacked), unacked
     assert len(counts) == len(all_acked) + len(unacked)
+    # both mailboxes got the same set
+    assert tokens_delivered(srv, BOB) == counts
     assert srv.queue_files("tmp") == []

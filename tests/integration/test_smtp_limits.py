@@ -3,6 +3,7 @@ recipients per message, command line length, bad commands in a row,
 connections per client address, Received hop count, idle timeout. Each
 test sets a small limit in its own server's config."""
 import socket
+import time
 
 import pytest
 
@@ -200,3 +201,41 @@ def test_timeout_mid_data_leaves_nothing(servers):
     srv.stop()
     assert srv.messages(ALICE) == []
     assert srv.queue_files("msg") == []
+
+
+def test_total_connections(servers):
+    srv = servers.start(users=USERS, limits={"connections": 2})
+    a, b = srv.raw(), srv.raw(source="127.0.0.10")
+    try:
+        assert a.greeting.code == 220 and b.greeting.code == 220
+        # over the server-wide limit, whatever the address
+        try:
+            with srv.raw(source="127.0.0.11") as c:
+                assert c.greeting.code == 421, c.greeting
+                assert c.closed()
+        except (Closed, ConnectionError):
+            pass
+        assert a.cmd("NOOP").code == 250
+    finally:
+        a.close()
+        b.close()
+
+
+def test_session_timeout(servers):
+    srv = servers.start(users=USERS, limits={"session_timeout": "1s"})
+    with srv.raw() as c:
+        c.ehlo()
+        # busy all the time, yet the session has an end (bounded: 15 s)
+        got = None
+        for _ in range(150):
+            try:
+                r = c.cmd("NOOP")
+            except Closed:
+                got = "closed"
+                break
+            if r.code == 421:
+                got = r
+                assert r.enhanced.startswith("4."), r
+                break
+            time.sleep(0.1)
+        assert got is not None, "session_timeout never ended the session"

@@ -93,6 +93,9 @@ static void test_hv_msgids(void **state)
 	assert_string_equal(v[0], "<a@b>");
 	/* NUL bytes and only part of the buffer */
 	assert_int_equal(msg_hv_parse_msgids(arena, "<a@b>\0<c@d>", 11, &v), 2);
+	assert_int_equal(msg_hv_parse_msgids(arena, "x\0y@z <c\0d@e>", 14, &v), 2);
+	assert_string_equal(v[0], "<y@z>");
+	assert_string_equal(v[1], "<cd@e>");
 	assert_int_equal(msg_hv_parse_msgids(arena, "<a@b> <c@d>", 4, &v), 1);
 	assert_string_equal(v[0], "<a@b>");
 }

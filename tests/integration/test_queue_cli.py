@@ -1,0 +1,149 @@
+"""`tern queue list|flush|del` (shared/DESIGN.md "Commands", issue 4
+"Programs"). Messages are put in the queue with `tern sendmail`; remote
+recipients stay there because no server (and no outbound client) runs."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from ternserver import TernServer
+
+MSG = b"Subject: q\n\nbody\n"
+
+
+@pytest.fixture
+def srv(tern_bin, tmp_path):
+    s = TernServer(tern_bin, tmp_path / "srv")
+    s.add_user("alice@example.test", "pw")
+    return s
+
+
+def send(srv, *rcpts, sender="me@example.test"):
+    res = subprocess.run([srv.tern_bin, "sendmail", "-c", str(srv.config), "-f", sender,
+                          *rcpts], input=MSG, capture_output=True, timeout=30)
+    assert res.returncode == 0, res.stderr
+    return res
+
+
+def listing(srv):
+    return json.loads(srv.cli("queue", "list", args=["--json"]).stdout)
+
+
+def append_state(srv, qid, line):
+    """Append a recipient state line as the queue manager would (the
+    format of src/store/queue.c), to make a deferred recipient."""
+    with open(srv.data_dir / "queue" / "env" / qid, "a") as f:
+        f.write(line + "\n")
+
+
+def test_list_empty(srv):
+    res = srv.cli("queue", "list")
+    assert res.stdout.strip() == "Mail queue is empty"
+    assert listing(srv) == []
+
+
+def test_list_human_and_json(srv):
+    send(srv, "x@remote.test", "y@far.test", "alice@example.test", sender="boss@example.test")
+    q = listing(srv)
+    assert len(q) == 1
+    m = q[0]
+    assert m["sender"] == "boss@example.test"
+    assert m["size"] > len(MSG)
+    assert 0 <= m["age"] < 60
+    rc = {r["address"]: r for r in m["recipients"]}
+    assert rc["x@remote.test"]["state"] == "pending"
+    assert rc["y@far.test"]["state"] == "pending"
+    assert rc["alice@example.test"]["state"] == "delivered"
+    assert rc["x@remote.test"]["last_error"] is None
+
+    out = srv.cli("queue", "list").stdout
+    lines = out.splitlines()
+    assert lines[0].split() == ["ID", "AGE", "SIZE", "SENDER"]
+    assert lines[1].split()[0] == m["id"]
+    assert lines[1].endswith("<boss@example.test>")
+    assert any(ln.split() == ["pending", "x@remote.test"] for ln in lines)
+    assert lines[-1] == "-- 1 message in the queue"
+
+
+def test_list_shows_last_error(srv):
+    send(srv, "x@remote.test")
+    qid = listing(srv)[0]["id"]
+    now = int(time.time())
+    # a deferred recipient as the queue manager records it (queue.c format)
+    append_state(srv, qid, f"state 0 deferred 2 {now - 60} {now + 300} 0 "
+                           "smtp;%20451%204.7.1%20greylisted")
+    r = listing(srv)[0]["recipients"][0]
+    assert r["state"] == "deferred" and r["attempts"] == 2
+    assert r["last_error"] == "smtp; 451 4.7.1 greylisted"
+    assert r["next_attempt"] == now + 300
+    out = srv.cli("queue", "list").stdout
+    assert "deferred  x@remote.test attempts=2 retry in 4m" in out \
+        or "deferred  x@remote.test attempts=2 retry in 5m" in out
+    assert "smtp; 451 4.7.1 greylisted" in out
+
+
+def test_del(srv):
+    send(srv, "x@remote.test")
+    send(srv, "y@remote.test")
+    q = listing(srv)
+    assert len(q) == 2
+    res = srv.cli("queue", "del", args=[q[0]["id"]])
+    assert res.stdout.strip() == f"deleted {q[0]['id']}"
+    assert [m["id"] for m in listing(srv)] == [q[1]["id"]]
+    assert not (srv.data_dir / "queue" / "msg" / q[0]["id"]).exists()
+    res = srv.cli("queue", "del", args=[q[0]["id"]], check=False)
+    assert res.returncode == 1 and "no such message" in res.stderr
+    res = srv.cli("queue", "del", args=["../../etc/passwd"], check=False)
+    assert res.returncode == 1
+    assert len(listing(srv)) == 1
+
+
+def test_usage(srv):
+    assert srv.cli("queue", "bogus", check=False).returncode == 64
+    assert srv.cli("queue", "del", check=False).returncode == 64
+    assert srv.cli("queue", "list", args=["extra"], check=False).returncode == 64
+
+
+def test_flush_without_server(srv):
+    send(srv, "x@remote.test")
+    res = srv.cli("queue", "flush")
+    assert "no server running" in res.stdout
+    assert "1 remote recipient wait for the server" in res.stdout
+    assert listing(srv)[0]["recipients"][0]["state"] == "pending"
+
+
+def test_flush_signals_server(srv, tmp_path):
+    # a stand-in server: a process that records SIGUSR1, its pid in tern.pid
+    marker = tmp_path / "got-usr1"
+    script = ("import signal, sys, time, pathlib\n"
+              f"p = pathlib.Path({str(marker)!r})\n"
+              "signal.signal(signal.SIGUSR1, lambda *a: p.write_text('yes'))\n"
+              "print('ready', flush=True)\n"
+              "time.sleep(30)\n")
+    proc = subprocess.Popen(["/usr/bin/python3", "-c", script], stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout.readline().strip() == b"ready"
+        srv.data_dir.mkdir(parents=True, exist_ok=True)
+        (srv.data_dir / "tern.pid").write_text(f"{proc.pid}\n")
+        res = srv.cli("queue", "flush")
+        assert f"pid {proc.pid}" in res.stdout
+        deadline = time.monotonic() + 10
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.read_text() == "yes"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_flush_stale_pid_file(srv):
+    send(srv, "x@remote.test")
+    # a pid that is certainly not running
+    p = subprocess.Popen(["/bin/true"])
+    p.wait()
+    (srv.data_dir / "tern.pid").write_text(f"{p.pid}\n")
+    res = srv.cli("queue", "flush")
+    assert "no server running" in res.stdout

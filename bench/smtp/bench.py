@@ -187,6 +187,39 @@ class Postfix:
     def idle_args(self):
         return ["--tree", str(self.pid())]
 
+    def cpu(self):
+        """CPU seconds used so far by master, its live children and those it reaped."""
+        master = self.pid()
+        return proc_cpu(master, True) + sum(proc_cpu(p) for p in tree_pids(master)[1:])
+
+
+def proc_cpu(pid, children=False):
+    """CPU seconds of pid (all threads), plus its reaped children's if asked."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # fields[0] is field 3 (state): utime, stime, cutime, cstime are 14-17
+    ticks = int(fields[11]) + int(fields[12])
+    if children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def tree_pids(pid):
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for t in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{t}/children") as f:
+                    todo.extend(int(x) for x in f.read().split())
+        except OSError:
+            pass
+    return out
+
 
 def count_files_deep(d):
     n = 0
@@ -259,6 +292,9 @@ class Tern:
     def idle_args(self):
         return ["--pid", str(self.proc.pid)]
 
+    def cpu(self):
+        return proc_cpu(self.proc.pid)
+
 
 def kv(line):
     return dict(f.split("=", 1) for f in line.split() if "=" in f)
@@ -288,6 +324,7 @@ def throughput(srv, sessions, messages, size, user, raw):
     want = before + messages
     cmd = [SMTP_SOURCE, "-s", str(sessions), "-m", str(messages), "-l", str(size),
            "-f", SENDER, "-t", f"{user}@{DOMAIN}", f"127.0.0.1:{srv.port}"]
+    cpu0 = srv.cpu()
     t0 = time.monotonic()
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=SOURCE_TIMEOUT)
@@ -304,11 +341,12 @@ def throughput(srv, sessions, messages, size, user, raw):
     # syncfs, Postfix after its fsync), so this is the fair end point.
     done = done and wait_until(srv.queue_empty, DELIVER_TIMEOUT, 0.02)
     t_del = time.monotonic() - t0
+    cpu = srv.cpu() - cpu0
     got = count_files(newdir) - before
     line = (f"test=throughput server={srv.name} sessions={sessions} messages={messages} size={size} "
             f"accept_s={t_acc:.3f} in_new_s={t_new:.3f} deliver_s={t_del:.3f} delivered={got} "
             f"accepted_per_s={messages / t_acc:.1f} delivered_per_s={(got / t_del) if done else 0:.1f} "
-            f"source_rc={rc}")
+            f"cpu_s={cpu:.2f} cpu_ms_per_msg={cpu * 1000 / messages:.3f} source_rc={rc}")
     raw.write(line + "\n")
     raw.flush()
     if rc != 0 or not done:

@@ -44,7 +44,7 @@
 /* threads for blocking jobs: queue commits wait on fsync (group commit
    batches the concurrent ones, so more threads make bigger batches) and
    password checks burn CPU */
-#define SERVE_JOB_THREADS 16
+#define SERVE_JOB_THREADS 32
 #define SERVE_DELIVERY_THREADS 2
 #define SERVE_STOP_GRACE_SECS 10
 #define DEV_DEMO_USER "demo@example.test"

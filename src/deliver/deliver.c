@@ -43,6 +43,7 @@
 #define DELIVER_BATCH 64
 #define DELIVER_MAX_THREADS 16
 #define DELIVER_HASH_MIN 1024
+#define DELIVER_CLAIM_RETRY 5   /* seconds, when another process holds a message */
 
 /* An outcome reported by outbound, waiting to be recorded. */
 struct pending_result {
@@ -100,6 +101,7 @@ struct batch_msg {
 	bool delivered_any;
 	bool removed;
 	time_t next_due;                 /* 0: nothing deferred */
+	int claim_fd;                    /* queue_claim(), held until recorded */
 };
 
 static __thread char deliver_error[512];
@@ -206,6 +208,15 @@ static int process_message(const struct tern_settings *set, struct queue *queue,
 	int fd, ret;
 
 	m->arena = arena_new(0);
+	m->claim_fd = -1;
+	ret = queue_claim(queue, e->id, &m->claim_fd);
+	if (ret == 0) {
+		/* `tern sendmail` in another process is delivering it: later */
+		note_due(m, now + DELIVER_CLAIM_RETRY);
+		return -1;
+	}
+	if (ret < 0)
+		return -1;   /* gone (delivered and removed, or `tern queue del`) */
 	ret = queue_read(queue, m->arena, e->id, &env, &error);
 	if (ret <= 0) {
 		if (ret < 0)
@@ -375,6 +386,8 @@ static bool run_batch(const struct tern_settings *set, struct queue *queue,
 	/* 2: the copies are durable before any is recorded as delivered */
 	if (any && sync_mail(mail_fd, &error) < 0) {
 		log_error("deliver", "error=%s", log_str(error));
+		for (i = 0; i < count; i++)
+			queue_release(&msgs[i].claim_fd);
 		return false;
 	}
 	for (i = 0; i < count; i++) {
@@ -385,6 +398,8 @@ static bool run_batch(const struct tern_settings *set, struct queue *queue,
 	}
 	if (queue_sync(queue, &error) < 0)
 		log_error("deliver", "error=%s", log_str(error));
+	for (i = 0; i < count; i++)
+		queue_release(&msgs[i].claim_fd);
 	return true;
 }
 
@@ -590,6 +605,21 @@ static unsigned int entries_take(struct deliverer *d, struct batch_msg *out, uns
 	return n;
 }
 
+/* Give a batch's unrecorded outcomes back to its entry (lock held), after
+   any that arrived meanwhile. */
+static void entry_restore_results(struct msg_entry *e, struct batch_msg *m)
+{
+	if (m->result_count == 0)
+		return;
+	e->results = i_realloc(e->results, sizeof(*e->results) *
+			       (e->result_count + m->result_count));
+	memcpy(e->results + e->result_count, m->results, sizeof(*m->results) * m->result_count);
+	e->result_count += m->result_count;
+	free(m->results);
+	m->results = NULL;
+	m->result_count = 0;
+}
+
 static void outbound_done(void *ctx, const char *queue_id,
 			  const struct outbound_result *results, unsigned int count)
 {
@@ -666,10 +696,7 @@ static void *deliver_thread(void *ctx)
 				/* nothing was recorded: the whole batch again later, its
 				   results kept */
 				e->recovered = true;
-				e->results = m->results;
-				e->result_count = m->result_count;
-				m->results = NULL;
-				m->result_count = 0;
+				entry_restore_results(e, m);
 				entry_schedule(e, time(NULL) + 60);
 			} else if (m->env != NULL && !m->removed) {
 				e->recovered = false;
@@ -681,8 +708,12 @@ static void *deliver_thread(void *ctx)
 				}
 				if (m->next_due != 0)
 					entry_schedule(e, m->next_due);
+			} else if (m->env == NULL && m->next_due != 0) {
+				/* claimed by another process: again later, results kept */
+				entry_restore_results(e, m);
+				entry_schedule(e, m->next_due);
 			}
-			if (e->result_count > 0)
+			if (e->result_count > 0 && ok && m->env != NULL)
 				entry_schedule(e, 0);
 			if (!e->scheduled && !e->remote_inflight)
 				entry_free(d, e);

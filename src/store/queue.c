@@ -38,6 +38,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -701,6 +702,38 @@ int queue_open_message(struct queue *queue, const char *id, const char **error_r
 		*error_r = sys_error("open", path);
 	free(path);
 	return fd;
+}
+
+static bool id_is_sane(const char *name);
+
+int queue_claim(struct queue *queue, const char *id, int *fd_r)
+{
+	char *path;
+	int fd;
+
+	*fd_r = -1;
+	if (!id_is_sane(id))
+		return -1;
+	path = i_strdup_printf("%s/%s", queue->env_dir, id);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return errno == EWOULDBLOCK ? 0 : -1;
+	}
+	*fd_r = fd;
+	return 1;
+}
+
+void queue_release(int *fd)
+{
+	if (*fd >= 0) {
+		(void)flock(*fd, LOCK_UN);
+		close(*fd);
+		*fd = -1;
+	}
 }
 
 static bool id_is_sane(const char *name)

@@ -120,6 +120,14 @@ int queue_read(struct queue *queue, struct arena *arena, const char *id,
 /* Open the message bytes for reading: a file descriptor, or -1. */
 int queue_open_message(struct queue *queue, const char *id, const char **error_r);
 
+/* Claim a message for delivery work, across processes (an flock on its
+   envelope): the server's queue manager and `tern sendmail` delivering
+   locally never work on one message at once. Returns 1 with *fd_r (give it
+   to queue_release), 0 when another process holds it, -1 when the message is
+   gone or on error. */
+int queue_claim(struct queue *queue, const char *id, int *fd_r);
+void queue_release(int *fd);
+
 /* Every committed message id (sorted oldest first). Ids in arena,
    NULL-terminated. Safe while a server runs. */
 int queue_scan(struct queue *queue, struct arena *arena, const char ***ids_r,

@@ -139,3 +139,36 @@ def test_kill9_during_burst(servers):
     # both mailboxes got the same set
     assert tokens_delivered(srv, BOB) == counts
     assert srv.queue_files("tmp") == []
+
+
+def test_parallel_first_deliveries_to_new_mailboxes(servers):
+    """Mailbox folders are created on demand: deliveries racing to create
+    the same new Maildir must all succeed at once (none deferred)."""
+    users = [f"u{i}@example.test" for i in range(12)]
+    srv = servers.start(users={u: "pw" for u in users}, limits={"connections_per_ip": 100})
+    sessions = 8
+    barrier = threading.Barrier(sessions, timeout=30)
+    errors = []
+
+    def worker(n):
+        try:
+            with srv.smtplib() as s:
+                s.ehlo(f"c{n}.test")
+                for i, u in enumerate(users):
+                    # everyone sends to the same new mailbox at the same moment
+                    barrier.wait()
+                    s.sendmail("s@remote.test", [u], make_message(f"tok-{n}-{i}"))
+        except Exception as e:  # reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(sessions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    srv.wait_queue_empty(timeout=20)
+    for u in users:
+        counts = tokens_delivered(srv, u)
+        assert len(counts) == sessions and set(counts.values()) == {1}, (u, counts)
+    assert "deferred" not in srv.log()

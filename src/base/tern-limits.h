@@ -33,7 +33,7 @@
 #define TERN_DEFAULT_IMAP_TIMEOUT        1800      /* imap_timeout: idle; RFC 9051 5.4 (at least 30 minutes) */
 #define TERN_DEFAULT_POP3_TIMEOUT        600       /* pop3_timeout: idle; RFC 1939 section 3 (at least 10 minutes) */
 #define TERN_DEFAULT_SESSION_TIMEOUT     3600      /* session_timeout: total time of one SMTP/POP3 connection */
-#define TERN_DEFAULT_HOPS                100       /* hops: Received fields before a loop is assumed; RFC 5321 6.3 */
+#define TERN_DEFAULT_HOPS                50        /* hops: Received fields before a loop is assumed; RFC 5321 6.3 */
 
 /* Bounds of the config values themselves (settings.c checks them). */
 #define TERN_LIMIT_MIN_LINE_LENGTH       512       /* RFC 5321 4.5.3.1.4 command line */

@@ -201,7 +201,9 @@ static int serve_open_stores(struct serve *serve, const char **error_r)
 		return -1;
 	if (queue_open(set->data_dir, &serve->queue, error_r) < 0)
 		return -1;
-	if (smtp_server_start(serve->smtp, serve->queue, serve->tls, error_r) < 0)
+	/* threads only now: privileges_drop() wants none before it */
+	serve->pool = job_pool_new(SERVE_JOB_THREADS);
+	if (smtp_server_start(serve->smtp, serve->pool, serve->queue, serve->tls, error_r) < 0)
 		return -1;
 	if (set->dev)
 		serve_dev_demo(serve);
@@ -360,8 +362,7 @@ int cmd_serve(int argc, char **argv)
 
 	serve.loop = net_loop_new();
 	net_loop_handle_signals(serve.loop, serve_stop, serve_reload, &serve);
-	serve.pool = job_pool_new(SERVE_JOB_THREADS);
-	serve.smtp = smtp_server_new(serve.set, serve.loop, serve.pool);
+	serve.smtp = smtp_server_new(serve.set, serve.loop);
 
 	/* bind while still root (ports below 1024), then give root up */
 	if (smtp_server_listen_all(serve.smtp, &error) < 0) {

@@ -33,11 +33,16 @@ static void transaction_over(struct smtp_session *session)
 	smtp_session_idle_check(session);
 }
 
-/* RFC 3848 protocol names */
+/* RFC 3848 protocol names; RFC 6531 4.3 for SMTPUTF8 transactions */
 static const char *protocol_name(const struct smtp_session *session)
 {
 	if (!session->esmtp)
 		return "SMTP";
+	if (session->trans->params.smtputf8) {
+		if (session->tls)
+			return session->auth_user != NULL ? "UTF8SMTPSA" : "UTF8SMTPS";
+		return session->auth_user != NULL ? "UTF8SMTPA" : "UTF8SMTP";
+	}
 	if (session->tls)
 		return session->auth_user != NULL ? "ESMTPSA" : "ESMTPS";
 	return session->auth_user != NULL ? "ESMTPA" : "ESMTP";

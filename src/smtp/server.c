@@ -22,8 +22,7 @@ static void accept_cb(void *ctx, int fd, const struct sockaddr *peer, socklen_t 
 static void tick_cb(evutil_socket_t fd, short what, void *arg);
 static void refuse(struct smtp_server *server, int fd, const char *ip, const char *why);
 
-struct smtp_server *smtp_server_new(const struct tern_settings *set, struct net_loop *loop,
-				    struct job_pool *pool)
+struct smtp_server *smtp_server_new(const struct tern_settings *set, struct net_loop *loop)
 {
 	struct smtp_server *server = i_malloc(sizeof(*server));
 	struct timeval tv = { TICK_SECS, 0 };
@@ -31,15 +30,14 @@ struct smtp_server *smtp_server_new(const struct tern_settings *set, struct net_
 	server->set = set;
 	server->loop = loop;
 	pthread_mutex_init(&server->acc_lock, NULL);
-	server->jobs = job_client_new(pool, loop);
 	server->tick = event_new(net_loop_base(loop), -1, EV_PERSIST, tick_cb, server);
 	if (server->tick == NULL || event_add(server->tick, &tv) < 0)
 		i_fatal("smtp: cannot add the timer event");
 	return server;
 }
 
-int smtp_server_start(struct smtp_server *server, struct queue *queue, SSL_CTX *tls,
-		      const char **error_r)
+int smtp_server_start(struct smtp_server *server, struct job_pool *pool, struct queue *queue,
+		      SSL_CTX *tls, const char **error_r)
 {
 	const struct tern_settings *set = server->set;
 
@@ -47,6 +45,7 @@ int smtp_server_start(struct smtp_server *server, struct queue *queue, SSL_CTX *
 	if (accounts_open(set->data_dir, set->domains, set->domains_count, &server->acc,
 			  error_r) < 0)
 		return -1;
+	server->jobs = job_client_new(pool, server->loop);
 	server->queue = queue;
 	server->tls = tls;
 	return 0;
@@ -216,7 +215,8 @@ void smtp_server_shutdown(struct smtp_server *server)
 
 unsigned int smtp_server_session_count(const struct smtp_server *server)
 {
-	return server->session_count + job_client_pending(server->jobs);
+	return server->session_count +
+	       (server->jobs != NULL ? job_client_pending(server->jobs) : 0);
 }
 
 void smtp_server_session_gone(struct smtp_server *server, struct smtp_session *session)

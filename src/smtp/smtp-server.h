@@ -22,16 +22,17 @@ typedef struct ssl_ctx_st SSL_CTX;
 /* Called on the loop thread after each message is committed. */
 typedef void smtp_committed_cb(void *ctx, const char *queue_id);
 
-/* set, loop and pool must outlive the server. Nothing is opened yet: bind
-   the listeners (as root, for ports below 1024), drop privileges, then
-   smtp_server_start(), so that every file is made by the server's user. */
-struct smtp_server *smtp_server_new(const struct tern_settings *set, struct net_loop *loop,
-				    struct job_pool *pool);
-/* Open the accounts and take the queue and the TLS context (tls NULL: no
-   STARTTLS, and submissions connections are refused); both must outlive
-   the server. Must be called before the loop runs. 0, or -1 with *error_r. */
-int smtp_server_start(struct smtp_server *server, struct queue *queue, SSL_CTX *tls,
-		      const char **error_r);
+/* set and loop must outlive the server. Nothing is opened yet: bind the
+   listeners (as root, for ports below 1024), drop privileges, then
+   smtp_server_start(), so that every file is made by the server's user
+   and no thread exists before the drop. */
+struct smtp_server *smtp_server_new(const struct tern_settings *set, struct net_loop *loop);
+/* Open the accounts and take the job pool, the queue and the TLS context
+   (tls NULL: no STARTTLS, and submissions connections are refused); all
+   must outlive the server. Call before the loop runs. 0, or -1 with
+   *error_r. */
+int smtp_server_start(struct smtp_server *server, struct job_pool *pool, struct queue *queue,
+		      SSL_CTX *tls, const char **error_r);
 void smtp_server_set_committed_callback(struct smtp_server *server, smtp_committed_cb *cb,
 					void *ctx);
 

@@ -147,7 +147,7 @@ const char *accounts_normalize(struct arena *arena, const char *address)
 		return NULL;
 	for (p = (const unsigned char *)address; p < (const unsigned char *)at; p++) {
 		/* no controls, spaces or path tricks in stored addresses */
-		if (*p <= ' ' || *p == 0x7f || *p == '/' || *p == '\\' || *p == '"' ||
+		if (*p <= ' ' || *p == 0x7f || *p == '/' || *p == '\\' || *p == '"' || *p == '@' ||
 		    *p == '<' || *p == '>' || *p == '(' || *p == ')' || *p == ',' ||
 		    *p == ';' || *p == ':')
 			return NULL;

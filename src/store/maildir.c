@@ -121,7 +121,9 @@ int maildir_create(const char *maildir, const char *folder, const char **error_r
 		return -1;
 	}
 	dir = folder_dir(maildir, folder);
-	sub = i_strdup_printf("%s/new", dir);
+	/* tmp/ is made last: when it exists, the whole Maildir does (two first
+	   deliveries may race here; both mkdir, EEXIST is fine) */
+	sub = i_strdup_printf("%s/tmp", dir);
 	if (stat(sub, &st) == 0) {
 		/* the common case: it exists */
 		free(sub);

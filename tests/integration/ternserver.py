@@ -24,7 +24,6 @@ Test modules use the `servers` fixture:
 import base64
 import email
 import email.policy
-import os
 import pathlib
 import signal
 import socket

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from ternserver import Closed, make_message, servers, unfold, wait_until  # noqa: F401
+from ternserver import make_message, servers, wait_until  # noqa: F401
 
 ALICE = "alice@example.test"
 USERS = {ALICE: "alice-pw"}
@@ -205,13 +205,21 @@ def test_client_never_reads_replies(srv):
     hog = socket.create_connection((srv.host, srv.port()), timeout=10)
     hog.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     hog.setblocking(False)
+    # HELP answers ~25 times its size: a server that kept reading without
+    # back pressure would hold hundreds of MiB of replies
     chunk = b"NOOP\r\n" * 10000 + b"HELP\r\n" * 5000
     sent = 0
     deadline = time.monotonic() + 8
-    while sent < 20 * len(chunk) and time.monotonic() < deadline:
+    blocked_since = None
+    while sent < 40 * 1024 * 1024 and time.monotonic() < deadline:
         try:
             sent += hog.send(chunk)
+            blocked_since = None
         except BlockingIOError:
+            now = time.monotonic()
+            blocked_since = blocked_since or now
+            if now - blocked_since > 1.0:
+                break  # the server stopped reading: back pressure works
             time.sleep(0.05)
         except (BrokenPipeError, ConnectionResetError):
             break

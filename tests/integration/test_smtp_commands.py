@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from ternserver import (HOSTNAME, RawSMTP, make_message, servers, unfold)  # noqa: F401
+from ternserver import HOSTNAME, make_message, servers, unfold  # noqa: F401
 
 ALICE = "alice@example.test"
 USERS = {ALICE: "alice-pw", "bob@example.test": "bob-pw"}

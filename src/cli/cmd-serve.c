@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "deliver.h"
 #include "job-pool.h"
+#include "outbound.h"
 #include "queue.h"
 #include "smtp-server.h"
 #include "tls.h"
@@ -33,6 +34,7 @@
 #include <fcntl.h>
 #include <openssl/ssl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <time.h>
 #include <stdio.h>
@@ -56,6 +58,10 @@ struct serve {
 	struct smtp_server *smtp;
 	struct queue *queue;
 	struct deliverer *deliverer;
+	struct outbound *outbound;
+	struct event *flush_event;
+	char *pid_path;
+	int pid_fd;
 	SSL_CTX *tls;
 	struct event *stop_timer;
 	time_t stop_deadline;
@@ -210,7 +216,54 @@ static int serve_open_stores(struct serve *serve, const char **error_r)
 	serve->deliverer = deliverer_start(set, serve->queue, SERVE_DELIVERY_THREADS, error_r);
 	if (serve->deliverer == NULL)
 		return -1;
+	serve->outbound = outbound_start(set, serve->queue, error_r);
+	if (serve->outbound == NULL)
+		return -1;
+	deliverer_set_outbound(serve->deliverer, serve->outbound);
 	smtp_server_set_committed_callback(serve->smtp, serve_committed, serve);
+	return 0;
+}
+
+/* SIGUSR1 (`tern queue flush`, `tern sendmail` after queueing remote
+   recipients): retry every deferred recipient now. */
+static void serve_flush(evutil_socket_t sig, short what, void *arg)
+{
+	struct serve *serve = arg;
+
+	if (serve->deliverer != NULL)
+		deliverer_flush(serve->deliverer);
+}
+
+/* data_dir/tern.pid: tells `tern queue flush` and `tern sendmail` whom to
+   signal, and (locked for the server's life) keeps a second server from
+   running on the same data_dir, which would mean two queue managers. */
+static int serve_pidfile(struct serve *serve, const char **error_r)
+{
+	static __thread char error[512];
+	char pid[32];
+	int len;
+
+	serve->pid_path = i_strdup_printf("%s/tern.pid", serve->set->data_dir);
+	serve->pid_fd = open(serve->pid_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (serve->pid_fd < 0) {
+		snprintf(error, sizeof(error), "%s: %s", serve->pid_path, strerror(errno));
+		*error_r = error;
+		return -1;
+	}
+	if (flock(serve->pid_fd, LOCK_EX | LOCK_NB) < 0) {
+		snprintf(error, sizeof(error), "another tern serve is running on data_dir %s (%s is locked)",
+			 serve->set->data_dir, serve->pid_path);
+		*error_r = error;
+		close(serve->pid_fd);
+		serve->pid_fd = -1;
+		return -1;
+	}
+	len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(serve->pid_fd, 0) < 0 || pwrite(serve->pid_fd, pid, (size_t)len, 0) != len) {
+		snprintf(error, sizeof(error), "%s: %s", serve->pid_path, strerror(errno));
+		*error_r = error;
+		return -1;
+	}
 	return 0;
 }
 
@@ -278,9 +331,18 @@ static void serve_cleanup(struct serve *serve)
 {
 	if (serve->stop_timer != NULL)
 		event_free(serve->stop_timer);
-	/* sessions first (their jobs finish), then delivery, then the rest */
+	if (serve->flush_event != NULL)
+		event_free(serve->flush_event);
+	/* sessions first (their jobs finish), then delivery (outbound before the
+	   queue manager that records its outcomes), then the rest */
 	smtp_server_free(&serve->smtp);
+	outbound_stop(&serve->outbound);
 	deliverer_stop(&serve->deliverer);
+	if (serve->pid_fd >= 0) {
+		(void)unlink(serve->pid_path);
+		close(serve->pid_fd);
+	}
+	i_free(serve->pid_path);
 	job_pool_free(&serve->pool);
 	queue_close(&serve->queue);
 	if (serve->tls != NULL)
@@ -341,6 +403,7 @@ int cmd_serve(int argc, char **argv)
 	}
 
 	memset(&serve, 0, sizeof(serve));
+	serve.pid_fd = -1;
 	if (settings_load(config_path, dev, &serve.set, &load_error) < 0) {
 		fprintf(stderr, "tern serve: %s\n", load_error);
 		i_free(load_error);
@@ -386,6 +449,18 @@ int cmd_serve(int argc, char **argv)
 		return 1;
 	}
 	if (serve_open_stores(&serve, &error) < 0) {
+		fprintf(stderr, "tern serve: %s\n", error);
+		serve_cleanup(&serve);
+		return 1;
+	}
+	serve.flush_event = evsignal_new(net_loop_base(serve.loop), SIGUSR1, serve_flush, &serve);
+	if (serve.flush_event == NULL || event_add(serve.flush_event, NULL) < 0) {
+		fprintf(stderr, "tern serve: cannot handle SIGUSR1\n");
+		serve_cleanup(&serve);
+		return 1;
+	}
+	/* only now: the pid file tells others they may send SIGUSR1 */
+	if (serve_pidfile(&serve, &error) < 0) {
 		fprintf(stderr, "tern serve: %s\n", error);
 		serve_cleanup(&serve);
 		return 1;

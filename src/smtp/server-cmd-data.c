@@ -329,7 +329,7 @@ static void message_end(struct smtp_session *session)
 		transaction_over(session);
 		return;
 	}
-	if (trans->reader.received_count >= set->limits.hops) {
+	if (trans->reader.received_count > set->limits.hops) {
 		/* RFC 5321 6.3: too many Received fields: a loop */
 		log_info("smtp", "rejected session=%s reason=hops received=%u", session->id,
 			 trans->reader.received_count);

@@ -250,7 +250,6 @@ def test_smtputf8_delivery(servers):
     assert parsed["Delivered-To"].strip() == user
 
 
-@pytest.mark.xfail(strict=True, reason="server writes 'with ESMTP' for SMTPUTF8 transactions")
 def test_smtputf8_received_protocol(servers):
     # RFC 6531 3.7.3 and 4.3: the WITH clause says UTF8SMTP (UTF8SMTPS,
     # UTF8SMTPA, UTF8SMTPSA) when the SMTPUTF8 parameter was used

@@ -154,7 +154,7 @@ def test_connections_per_ip(servers):
             c.close()
 
 
-@pytest.mark.parametrize("hops,ok", [(3, True), (12, False)])
+@pytest.mark.parametrize("hops,ok", [(3, True), (5, True), (6, False), (12, False)])
 def test_hop_count(servers, hops, ok):
     srv = servers.start(users=USERS, limits={"hops": 5})
     received = "".join(f"Received: from h{i}.test by h{i + 1}.test; Mon, 23 Nov 2026 10:00:0{i % 10} +0000\r\n"

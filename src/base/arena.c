@@ -52,12 +52,14 @@ void arena_free(struct arena **arenap)
 
 	if (a == NULL)
 		return;
+	/* first: the pointer may itself live in the arena (an object that
+	   owns its arena), so it must not be written after the free */
+	*arenap = NULL;
 	for (b = a->block; b != NULL; b = prev) {
 		prev = b->prev;
 		free(b);
 	}
 	free(a);
-	*arenap = NULL;
 }
 
 void arena_clear(struct arena *a)

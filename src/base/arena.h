@@ -14,7 +14,7 @@
 struct arena;
 
 struct arena *arena_new(size_t block_size);   /* 0 = default (8 KiB) */
-void arena_free(struct arena **arena);        /* frees everything, sets NULL */
+void arena_free(struct arena **arena);        /* frees everything, sets NULL (the pointer may live in the arena) */
 void arena_clear(struct arena *arena);        /* frees all allocations, keeps one block */
 
 void *arena_alloc(struct arena *arena, size_t size);              /* zero-filled */

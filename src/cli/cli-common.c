@@ -1,5 +1,6 @@
 #include "cli-common.h"
 #include "accounts.h"
+#include "fs.h"
 #include "privileges.h"
 #include "settings.h"
 
@@ -39,25 +40,6 @@ int cli_take_config_opt(int *argc, char **argv, const char **path_r)
 	return 0;
 }
 
-static int mkdir_p(const char *path)
-{
-	char *copy = i_strdup(path), *p;
-	int ret = 0;
-
-	for (p = copy + 1; *p != '\0' && ret == 0; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0755) < 0 && errno != EEXIST)
-			ret = -1;
-		*p = '/';
-	}
-	if (ret == 0 && mkdir(copy, 0700) < 0 && errno != EEXIST)
-		ret = -1;
-	i_free(copy);
-	return ret;
-}
-
 struct tern_settings *cli_load_settings(const char *config_path)
 {
 	struct tern_settings *set;
@@ -69,7 +51,7 @@ struct tern_settings *cli_load_settings(const char *config_path)
 		i_free(merror);
 		return NULL;
 	}
-	if (mkdir_p(set->data_dir) < 0) {
+	if (fs_mkdir_parents(set->data_dir, 0755, 0700, NULL) < 0) {
 		fprintf(stderr, "tern: data_dir %s: %s\n", set->data_dir, strerror(errno));
 		settings_free(&set);
 		return NULL;

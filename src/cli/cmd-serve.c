@@ -23,6 +23,7 @@
 #include "base64.h"
 #include "buf.h"
 #include "deliver.h"
+#include "fs.h"
 #include "job-pool.h"
 #include "outbound.h"
 #include "queue.h"
@@ -90,29 +91,16 @@ static void serve_usage(FILE *out)
 static int mkdir_parents(const char *path, const char **error_r)
 {
 	static __thread char error[512];
-	char *copy = i_strdup(path), *p;
-	int ret = 0;
+	char *failed = NULL;
 
-	for (p = copy + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0755) < 0 && errno != EEXIST) {
-			snprintf(error, sizeof(error), "data_dir %s: mkdir %s: %s",
-				 path, copy, strerror(errno));
-			ret = -1;
-			break;
-		}
-		*p = '/';
-	}
-	if (ret == 0 && mkdir(copy, 0700) < 0 && errno != EEXIST) {
-		snprintf(error, sizeof(error), "data_dir %s: %s", path, strerror(errno));
-		ret = -1;
-	}
-	i_free(copy);
-	if (ret < 0)
+	if (fs_mkdir_parents(path, 0755, 0700, &failed) < 0) {
+		snprintf(error, sizeof(error), "data_dir %s: mkdir %s: %s", path,
+			 failed == NULL ? path : failed, strerror(errno));
+		i_free(failed);
 		*error_r = error;
-	return ret;
+		return -1;
+	}
+	return 0;
 }
 
 static int prepare_data_dir(const struct tern_settings *set, bool as_root, const char **error_r)

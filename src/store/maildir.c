@@ -1,4 +1,5 @@
 #include "maildir.h"
+#include "fs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -67,51 +68,10 @@ static bool folder_is_safe(const char *folder)
 	return true;
 }
 
-static int mkdir_p(const char *path, const char **error_r)
-{
-	char *copy = i_strdup(path), *p;
-	int ret = 0;
-
-	for (p = copy + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0700) < 0 && errno != EEXIST) {
-			*error_r = sys_error("mkdir", copy);
-			ret = -1;
-			break;
-		}
-		*p = '/';
-	}
-	if (ret == 0 && mkdir(copy, 0700) < 0 && errno != EEXIST) {
-		*error_r = sys_error("mkdir", copy);
-		ret = -1;
-	}
-	free(copy);
-	return ret;
-}
-
-static int fsync_dir(const char *path, const char **error_r)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd < 0) {
-		*error_r = sys_error("open", path);
-		return -1;
-	}
-	if (fsync(fd) < 0) {
-		*error_r = sys_error("fsync", path);
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
 int maildir_create(const char *maildir, const char *folder, const char **error_r)
 {
 	static const char *const subdirs[] = { "cur", "new", "tmp" };
-	char *dir, *sub;
+	char *dir, *sub, *failed;
 	struct stat st;
 	size_t i;
 	int ret = 0;
@@ -131,7 +91,9 @@ int maildir_create(const char *maildir, const char *folder, const char **error_r
 		return 0;
 	}
 	free(sub);
-	if (mkdir_p(dir, error_r) < 0) {
+	if (fs_mkdir_parents(dir, 0700, 0700, &failed) < 0) {
+		*error_r = sys_error("mkdir", failed);
+		free(failed);
 		free(dir);
 		return -1;
 	}
@@ -157,24 +119,6 @@ int maildir_create(const char *maildir, const char *folder, const char **error_r
 	return ret;
 }
 
-static int write_full(int fd, const void *data, size_t size)
-{
-	const unsigned char *p = data;
-
-	while (size > 0) {
-		ssize_t n = write(fd, p, size);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		size -= (size_t)n;
-	}
-	return 0;
-}
-
 static int copy_fd(int in_fd, int out_fd, uint64_t size)
 {
 	unsigned char *buf = i_malloc(MAILDIR_COPY_BUFFER);
@@ -194,7 +138,7 @@ static int copy_fd(int in_fd, int out_fd, uint64_t size)
 			ret = -1;
 			break;
 		}
-		if (write_full(out_fd, buf, (size_t)n) < 0) {
+		if (fs_write_full(out_fd, buf, (size_t)n) < 0) {
 			ret = -1;
 			break;
 		}
@@ -239,7 +183,7 @@ int maildir_deliver(const char *maildir, const char *folder, const char *tag,
 		*error_r = sys_error("create", tmp_path);
 		goto out;
 	}
-	if ((prepend_size > 0 && write_full(out, prepend, prepend_size) < 0) ||
+	if ((prepend_size > 0 && fs_write_full(out, prepend, prepend_size) < 0) ||
 	    copy_fd(fd, out, size) < 0) {
 		*error_r = sys_error("write", tmp_path);
 		goto out;
@@ -259,8 +203,10 @@ int maildir_deliver(const char *maildir, const char *folder, const char *tag,
 		*error_r = sys_error("rename", new_path);
 		goto out;
 	}
-	if (sync && fsync_dir(new_dir, error_r) < 0)
+	if (sync && fs_fsync_dir(new_dir) < 0) {
+		*error_r = sys_error("fsync", new_dir);
 		goto out;
+	}
 	ret = 0;
 out:
 	if (out >= 0)

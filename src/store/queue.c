@@ -29,6 +29,7 @@
 #include "queue.h"
 #include "arena.h"
 #include "buf.h"
+#include "fs.h"
 #include "uid.h"
 
 #include <ctype.h>
@@ -162,27 +163,9 @@ uint64_t queue_writer_size(const struct queue_writer *w)
 	return w->size;
 }
 
-static int write_full(int fd, const void *data, size_t size)
-{
-	const unsigned char *p = data;
-
-	while (size > 0) {
-		ssize_t n = write(fd, p, size);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		size -= (size_t)n;
-	}
-	return 0;
-}
-
 static int writer_flush(struct queue_writer *w, const char **error_r)
 {
-	if (w->wbuf_used > 0 && write_full(w->fd, w->wbuf, w->wbuf_used) < 0) {
+	if (w->wbuf_used > 0 && fs_write_full(w->fd, w->wbuf, w->wbuf_used) < 0) {
 		*error_r = sys_error("write", w->tmp_path);
 		return -1;
 	}
@@ -196,7 +179,7 @@ int queue_writer_write(struct queue_writer *w, const void *data, size_t size, co
 	if (size >= QUEUE_WRITE_BUFFER) {
 		if (writer_flush(w, error_r) < 0)
 			return -1;
-		if (write_full(w->fd, data, size) < 0) {
+		if (fs_write_full(w->fd, data, size) < 0) {
 			*error_r = sys_error("write", w->tmp_path);
 			return -1;
 		}
@@ -397,7 +380,7 @@ int queue_commit(struct queue_writer **wp, struct queue_envelope *env, const cha
 		*error_r = sys_error("create", env_tmp);
 		goto out;
 	}
-	if (write_full(fd, b.data, b.used) < 0) {
+	if (fs_write_full(fd, b.data, b.used) < 0) {
 		*error_r = sys_error("write", env_tmp);
 		goto out;
 	}
@@ -465,7 +448,7 @@ int queue_set_rcpt_state(struct queue *queue, const char *id, unsigned int rcpt_
 		goto out;
 	}
 	/* one write: concurrent appends never interleave inside a line */
-	if (write_full(fd, b.data, b.used) < 0 || (sync && fdatasync(fd) < 0)) {
+	if (fs_write_full(fd, b.data, b.used) < 0 || (sync && fdatasync(fd) < 0)) {
 		*error_r = sys_error("append", path);
 		close(fd);
 		goto out;

@@ -283,6 +283,11 @@ class TernServer:
         if limits:
             lines.append("[limits]")
             lines += [f"{k} = {toml_value(v)}" for k, v in limits.items()]
+        if "[delivery]" not in extra:
+            # Tests never ask the machine's DNS: a nameserver port nobody
+            # answers on makes every remote lookup a temporary failure, so
+            # remote recipients stay queued (deferred) as these tests expect.
+            lines += ["[delivery]", f"nameserver = {toml_value(f'127.0.0.1:{free_port()}')}"]
         self.config.write_text("\n".join(lines) + "\n" + extra)
 
     # --- the CLI -----------------------------------------------------

@@ -37,9 +37,12 @@ Environment (defaults in brackets):
   OUTBOUND_MESSAGES     messages [10000]
   OUTBOUND_DOMAINS      destination domains [50]
   OUTBOUND_SIZE         bytes per message, header included [4096]
-  OUTBOUND_CONCURRENCY  connections per destination domain, both [5]
+  OUTBOUND_CONCURRENCY  connections per destination domain, both [10]
+                        (tern's default connections_per_destination;
+                        Postfix's default_destination_concurrency_limit
+                        is 20)
   OUTBOUND_ROUNDS       fill + deliver rounds per server, taking turns;
-                        the best counts [1]
+                        the best counts [2]
   OUTBOUND_SERVERS      which to run ["tern postfix"]
   BENCH_TMP             work directory's parent; a disk, not tmpfs [/var/tmp]
   BENCH_KEEP            1: keep the work directory (logs, queues)
@@ -560,8 +563,8 @@ def main():
     count = int(os.environ.get("OUTBOUND_MESSAGES", "10000"))
     domains = int(os.environ.get("OUTBOUND_DOMAINS", "50"))
     size = int(os.environ.get("OUTBOUND_SIZE", "4096"))
-    conc = int(os.environ.get("OUTBOUND_CONCURRENCY", "5"))
-    rounds = int(os.environ.get("OUTBOUND_ROUNDS", "1"))
+    conc = int(os.environ.get("OUTBOUND_CONCURRENCY", "10"))
+    rounds = int(os.environ.get("OUTBOUND_ROUNDS", "2"))
     which = os.environ.get("OUTBOUND_SERVERS", "tern postfix").split()
     keep = os.environ.get("BENCH_KEEP") == "1"
 

@@ -28,7 +28,8 @@ struct msg_header_parser {
 static size_t line_end(const unsigned char *d, size_t pos, size_t size);
 static size_t split_fields(struct arena *arena, const unsigned char *d, size_t size,
 			   size_t offset, unsigned int max_fields, bool cut,
-			   struct msg_header_field *fields, bool *truncated_r);
+			   struct msg_header_field *fields, bool *truncated_r,
+			   size_t *scanned_r, unsigned int *lines_r);
 static void fill_field(struct arena *arena, const unsigned char *d, size_t start, size_t end,
 		       size_t offset, struct msg_header_field *field);
 
@@ -49,18 +50,20 @@ static size_t line_end(const unsigned char *d, size_t pos, size_t size)
 static void fill_field(struct arena *arena, const unsigned char *d, size_t start, size_t end,
 		       size_t offset, struct msg_header_field *field)
 {
-	size_t first_end = line_end(d, start, end), i, vstart, name_end;
+	size_t i, vstart, name_end;
 	unsigned char *value;
 	size_t vlen = 0;
 	bool valid = false;
 
-	for (i = start; i < first_end && is_name_char(d[i]); i++)
+	/* the name, WSP and colon are on the first line: neither loop goes
+	   past its LF, which is no name character and no WSP */
+	for (i = start; i < end && is_name_char(d[i]); i++)
 		;
 	name_end = i;
 	/* RFC 5322 4.5: obsolete WSP between the field name and the colon */
-	while (i < first_end && (d[i] == ' ' || d[i] == '\t'))
+	while (i < end && (d[i] == ' ' || d[i] == '\t'))
 		i++;
-	if (name_end > start && i < first_end && d[i] == ':')
+	if (name_end > start && i < end && d[i] == ':')
 		valid = true;
 	if (valid) {
 		field->name = arena_strndup(arena, d + start, name_end - start);
@@ -90,24 +93,33 @@ static void fill_field(struct arena *arena, const unsigned char *d, size_t start
 	field->size = end - start;
 }
 
-/* Walk the fields of a block; with fields == NULL only count them. */
+/* Walk the fields of a block; with fields == NULL only count them.
+   *scanned_r: the end of the last line looked at; *lines_r: the lines
+   up to there. */
 static size_t split_fields(struct arena *arena, const unsigned char *d, size_t size,
 			   size_t offset, unsigned int max_fields, bool cut,
-			   struct msg_header_field *fields, bool *truncated_r)
+			   struct msg_header_field *fields, bool *truncated_r,
+			   size_t *scanned_r, unsigned int *lines_r)
 {
-	size_t pos = 0, count = 0;
+	size_t pos = 0, count = 0, end = 0;
+	unsigned int lines = 0;
 
 	*truncated_r = false;
 	while (pos < size) {
-		size_t start = pos, end = line_end(d, pos, size);
+		size_t start = pos;
+
+		end = line_end(d, pos, size);
+		lines++;
 
 		/* the empty line ending the header */
 		if ((end - start == 1 && d[start] == '\n') ||
 		    (end - start == 2 && d[start] == '\r' && d[start + 1] == '\n'))
 			break;
 		/* continuation lines (RFC 5322 2.2.3 folding) */
-		while (end < size && (d[end] == ' ' || d[end] == '\t'))
+		while (end < size && (d[end] == ' ' || d[end] == '\t')) {
 			end = line_end(d, end, size);
+			lines++;
+		}
 		if (cut && end >= size) {
 			/* cut by the size limit: this field may go on */
 			*truncated_r = true;
@@ -124,6 +136,8 @@ static size_t split_fields(struct arena *arena, const unsigned char *d, size_t s
 	}
 	if (cut)
 		*truncated_r = true;
+	*scanned_r = end;
+	*lines_r = lines;
 	return count;
 }
 
@@ -132,25 +146,29 @@ void msg_header_parse_block(struct arena *arena, const void *data, size_t size, 
 {
 	const unsigned char *d = data;
 	const unsigned char *p, *end = d + size;
-	size_t count;
+	size_t count, scanned;
+	unsigned int lines;
 	bool truncated;
 
 	memset(hdr_r, 0, sizeof(*hdr_r));
 	hdr_r->offset = offset;
 	hdr_r->size = size;
-	for (p = d; p < end; ) {
+	count = split_fields(arena, d, size, offset, max_fields, cut, NULL, &truncated,
+			     &scanned, &lines);
+	/* the lines the walk did not reach (after the empty line or a limit) */
+	for (p = d + scanned; p < end; ) {
 		const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
 
-		hdr_r->lines++;
+		lines++;
 		if (nl == NULL)
 			break;
 		p = nl + 1;
 	}
-	count = split_fields(arena, d, size, offset, max_fields, cut, NULL, &truncated);
+	hdr_r->lines = lines;
 	if (count > 0) {
 		hdr_r->fields = arena_new_array(arena, struct msg_header_field, count);
 		(void)split_fields(arena, d, size, offset, max_fields, cut, hdr_r->fields,
-				   &truncated);
+				   &truncated, &scanned, &lines);
 	}
 	hdr_r->count = (unsigned int)count;
 	hdr_r->truncated = truncated;

@@ -76,7 +76,14 @@ static bool is_token_char(unsigned char c)
 {
 	if (c <= 32 || c >= 127)
 		return false;
-	return strchr("()<>@,;:\\\"/[]?=", c) == NULL;
+	switch (c) {
+	case '(': case ')': case '<': case '>': case '@': case ',': case ';':
+	case ':': case '\\': case '"': case '/': case '[': case ']': case '?':
+	case '=':
+		return false;	/* tspecials */
+	default:
+		return true;
+	}
 }
 
 /* RFC 2231 7: attribute-char, what may appear unencoded in an extended value */

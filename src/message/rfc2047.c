@@ -39,6 +39,7 @@ struct decoder {
 };
 
 static bool is_lwsp(unsigned char c);
+static bool is_plain_ascii(const char *s, size_t len);
 static bool is_charset_char(unsigned char c);
 static bool parse_encoded_word(const char *p, size_t len, struct encoded_word *word_r);
 static void flush_pending(struct decoder *dec);
@@ -71,6 +72,32 @@ static bool is_lwsp(unsigned char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* Printable ASCII and TAB only, and no "=?" that could start an encoded
+   word: rfc2047_decode() would return such text unchanged. */
+static bool is_plain_ascii(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned char bad = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		/* control bytes (TAB aside), DEL and 8-bit bytes */
+		bad |= (unsigned char)((p[i] < 0x20 && p[i] != '\t') | (p[i] >= 0x7f));
+	}
+	if (bad != 0)
+		return false;
+	for (i = 0; i + 1 < len; i++) {
+		const unsigned char *eq = memchr(p + i, '=', len - 1 - i);
+
+		if (eq == NULL)
+			break;
+		if (eq[1] == '?')
+			return false;
+		i = (size_t)(eq - p);
+	}
+	return true;
+}
+
 /* RFC 2047 2: charset = token, minus especials; "*" allowed for the RFC 2231
    language suffix, which is stripped later. */
 static bool is_charset_char(unsigned char c)
@@ -78,7 +105,13 @@ static bool is_charset_char(unsigned char c)
 	if (c <= ' ' || c >= 0x7f)
 		return false;
 	/* especials, except "." which real charset names ("utf.8") carry */
-	return strchr("()<>@,;:\"/[]?=", c) == NULL;
+	switch (c) {
+	case '(': case ')': case '<': case '>': case '@': case ',': case ';':
+	case ':': case '"': case '/': case '[': case ']': case '?': case '=':
+		return false;
+	default:
+		return true;
+	}
 }
 
 /* Recognise "=?charset?E?text?=" at p. The encoded text may contain SP/TAB
@@ -139,11 +172,20 @@ static void append_raw_text(buf_t *out, const unsigned char *p, size_t len)
 
 	while (i < len) {
 		if (p[i] < 0x80) {
+			size_t run = i;
+
+			/* a run of ASCII to keep, in one append */
+			while (run < len && p[run] < 0x80 && p[run] != '\0' &&
+			       p[run] != '\r' && p[run] != '\n')
+				run++;
+			if (run > i) {
+				append(out, p + i, run - i);
+				i = run;
+				continue;
+			}
 			if (p[i] == '\0')
 				(void)utf8_append_codepoint(out, UTF8_REPLACEMENT_CHAR);
-			else if (p[i] != '\r' && p[i] != '\n')
-				append_c(out, p[i]);
-			i++;
+			i++;	/* CR and LF are dropped */
 			continue;
 		}
 		n = utf8_decode_char(p + i, len - i, &cp);
@@ -219,6 +261,11 @@ const char *rfc2047_decode(struct arena *arena, const char *value, size_t len)
 	size_t i = 0, text_start = 0, ws_start;
 	const char *result;
 	bool after_word = false;
+
+	/* Nearly every field (Received, Message-ID, Date...) is printable
+	   ASCII without "=?": the decoding below would give it back as it is. */
+	if (is_plain_ascii(value, len))
+		return arena_strndup(arena, value, len);
 
 	buf_init(&dec.out, BUF_MAX_UNLIMITED);
 	buf_init(&dec.pending, BUF_MAX_UNLIMITED);

@@ -49,7 +49,6 @@ Environment (defaults in brackets):
 
 Raw results, one key=value line per run, go to BUILD_DIR/bench-outbound.txt.
 """
-import grp
 import os
 import pwd
 import random
@@ -287,6 +286,7 @@ class Sink:
     def __init__(self, work):
         self.port = free_port()
         self.mesg = 0
+        self.sess = 0
         self.proc = None
         self.errf = open(os.path.join(work, "smtp-sink.err"), "w")
 
@@ -300,7 +300,7 @@ class Sink:
         wait_greeting(self.port, "smtp-sink", self.proc)
 
     def _read(self):
-        pat = re.compile(rb"mesg=(\d+)")
+        pat = re.compile(rb"sess=(\d+) .*mesg=(\d+)")
         rest = b""
         while True:
             data = self.proc.stdout.read1(4096)
@@ -312,7 +312,8 @@ class Sink:
             for p in reversed(parts):
                 m = pat.search(p)
                 if m:
-                    self.mesg = int(m.group(1))
+                    self.sess = int(m.group(1))
+                    self.mesg = int(m.group(2))
                     break
 
     def cpu(self):
@@ -533,7 +534,8 @@ def one_round(srv, sink, messages, rnd, raw):
     time.sleep(1)
     log(f"outbound: {srv.name} delivering...")
     want = sink.mesg + n
-    cpu0, sink0 = srv.cpu(), sink.cpu()
+    cpu0, sink0, sess0 = srv.cpu(), sink.cpu(), sink.sess
+    dns0 = len(srv.dns.queries) if srv.name == "tern" else 0
     t0 = time.monotonic()
     srv.release()
     done = wait_until(lambda: sink.mesg >= want, DELIVER_TIMEOUT, POLL)
@@ -542,11 +544,16 @@ def one_round(srv, sink, messages, rnd, raw):
     secs = time.monotonic() - t0
     cpu, sink_cpu = srv.cpu() - cpu0, sink.cpu() - sink0
     got = sink.mesg - (want - n)
+    # SMTP sessions the sink saw end, once the idle ones are closed (tern
+    # keeps an idle connection 5 s, Postfix's connection cache 2 s)
+    time.sleep(6)
+    sessions = sink.sess - sess0
+    dns = len(srv.dns.queries) - dns0 if srv.name == "tern" else 0
     line = (f"test=outbound server={srv.name} round={rnd} messages={n} fill_s={t_fill:.2f} "
             f"sink_s={t_sink:.3f} deliver_s={secs:.3f} received={got} "
             f"msgs_s={(n / secs) if done else 0:.1f} cpu_s={cpu:.2f} "
             f"cpu_ms_per_msg={cpu * 1000 / n:.3f} sink_cpu_s={sink_cpu:.2f} "
-            f"complete={1 if done else 0}")
+            f"sink_sessions={sessions} dns_queries={dns} complete={1 if done else 0}")
     raw.write(line + "\n")
     raw.flush()
     if not done:

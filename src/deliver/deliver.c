@@ -96,6 +96,7 @@ struct batch_msg {
 	struct queue_envelope *env;
 	bool *changed;                   /* per recipient: state to record */
 	bool *newly_failed;              /* per recipient: owes a failure DSN */
+	struct dsn_rcpt_detail *details; /* per recipient: what outbound reported */
 	unsigned int *remote;            /* recipients to hand to outbound */
 	unsigned int remote_count;
 	bool delivered_any;
@@ -175,6 +176,10 @@ static void apply_results(const struct tern_settings *set, struct batch_msg *m, 
 		r = &m->env->rcpts[pr->rcpt_index];
 		if (r->state == QUEUE_RCPT_DELIVERED || r->state == QUEUE_RCPT_FAILED)
 			continue;
+		/* for the DSN: RFC 3464 Status, Remote-MTA, Diagnostic-Code */
+		m->details[pr->rcpt_index].status = arena_strdup(m->arena, pr->status_code);
+		m->details[pr->rcpt_index].remote_mta = arena_strdup(m->arena, pr->remote_mta);
+		m->details[pr->rcpt_index].diagnostic = arena_strdup(m->arena, pr->diagnostic);
 		switch (pr->status) {
 		case OUTBOUND_DELIVERED:
 			r->state = QUEUE_RCPT_DELIVERED;
@@ -227,6 +232,7 @@ static int process_message(const struct tern_settings *set, struct queue *queue,
 	m->changed = arena_new_array(m->arena, bool, env->rcpt_count);
 	m->newly_failed = arena_new_array(m->arena, bool, env->rcpt_count);
 	m->remote = arena_new_array(m->arena, unsigned int, env->rcpt_count);
+	m->details = arena_new_array(m->arena, struct dsn_rcpt_detail, env->rcpt_count);
 	apply_results(set, m, now);
 
 	fd = -1;
@@ -311,18 +317,22 @@ static int process_message(const struct tern_settings *set, struct queue *queue,
 static void send_failure_dsns(const struct tern_settings *set, struct queue *queue,
 			      struct batch_msg *m, char ***new_ids, unsigned int *new_count)
 {
+	struct dsn_rcpt_detail *details;
 	unsigned int *idx, n = 0, i;
 	const char *error, *dsn_id;
 
 	idx = arena_new_array(m->arena, unsigned int, m->env->rcpt_count);
+	details = arena_new_array(m->arena, struct dsn_rcpt_detail, m->env->rcpt_count);
 	for (i = 0; i < m->env->rcpt_count; i++) {
-		if (m->newly_failed[i] && !m->env->rcpts[i].dsn_sent)
+		if (m->newly_failed[i] && !m->env->rcpts[i].dsn_sent) {
+			details[n] = m->details[i];
 			idx[n++] = i;
+		}
 	}
 	if (n == 0)
 		return;
-	if (dsn_queue(set, queue, m->arena, m->env, idx, n, DSN_ACTION_FAILED, &dsn_id,
-		      &error) < 0) {
+	if (dsn_queue_details(set, queue, m->arena, m->env, idx, details, n, DSN_ACTION_FAILED,
+			      &dsn_id, &error) < 0) {
 		log_error("deliver", "dsn failed id=%s error=%s", m->entry->id, log_str(error));
 		return;
 	}
@@ -336,12 +346,14 @@ static void send_failure_dsns(const struct tern_settings *set, struct queue *que
 	}
 }
 
-/* Step 3 for one message: record what changed. */
-static void record_message(struct queue *queue, struct batch_msg *m)
+/* Step 3 for one message: record what changed. Returns true when anything
+   was written (then a queue_sync must follow). */
+static bool record_message(struct queue *queue, struct batch_msg *m)
 {
 	struct queue_envelope *env = m->env;
 	const char *error;
 	unsigned int i;
+	bool wrote = false;
 
 	if (queue_envelope_done(env)) {
 		if (queue_remove(queue, m->entry->id, &error) < 0) {
@@ -350,13 +362,16 @@ static void record_message(struct queue *queue, struct batch_msg *m)
 			log_info("deliver", "removed id=%s", m->entry->id);
 			m->removed = true;
 		}
-		return;
+		return true;
 	}
 	for (i = 0; i < env->rcpt_count; i++) {
-		if (m->changed[i] &&
-		    queue_set_rcpt_state(queue, m->entry->id, i, &env->rcpts[i], false, &error) < 0)
+		if (!m->changed[i])
+			continue;
+		wrote = true;
+		if (queue_set_rcpt_state(queue, m->entry->id, i, &env->rcpts[i], false, &error) < 0)
 			log_error("deliver", "id=%s error=%s", m->entry->id, log_str(error));
 	}
+	return wrote;
 }
 
 static int sync_mail(int mail_fd, const char **error_r)
@@ -376,7 +391,7 @@ static bool run_batch(const struct tern_settings *set, struct queue *queue,
 		      unsigned int count, char ***dsn_ids, unsigned int *dsn_count)
 {
 	const char *error;
-	bool any = false;
+	bool any = false, recorded = false;
 	unsigned int i;
 
 	for (i = 0; i < count; i++) {
@@ -394,9 +409,11 @@ static bool run_batch(const struct tern_settings *set, struct queue *queue,
 		if (msgs[i].env == NULL)
 			continue;
 		send_failure_dsns(set, queue, &msgs[i], dsn_ids, dsn_count);
-		record_message(queue, &msgs[i]);
+		if (record_message(queue, &msgs[i]))
+			recorded = true;
 	}
-	if (queue_sync(queue, &error) < 0)
+	/* 4: a batch that only handed recipients to outbound wrote nothing */
+	if (recorded && queue_sync(queue, &error) < 0)
 		log_error("deliver", "error=%s", log_str(error));
 	for (i = 0; i < count; i++)
 		queue_release(&msgs[i].claim_fd);

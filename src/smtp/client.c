@@ -897,24 +897,31 @@ static void send_body_chunk(struct smtp_client *c)
 
 	buf_init(&out, BUF_MAX_UNLIMITED);
 	start = c->body_pos;
-	for (i = start; i < end; i++) {
-		unsigned char ch = d[i];
+	/* a line at a time: bare LF becomes CRLF, a leading dot is doubled
+	   (RFC 5321 4.5.2 transparency) */
+	for (i = start; i < end; ) {
+		const unsigned char *nl = memchr(d + i, '\n', end - i);
+		size_t stop = nl == NULL ? end : (size_t)(nl - d);
+		bool cr_before;
 
-		if (c->body_line_start && ch == '.') {
-			/* RFC 5321 4.5.2: transparency */
-			if (buf_append_c(&out, '.') < 0)
-				i_panic("body buffer");
-		}
-		if (ch == '\n') {
-			if (!c->body_last_cr && buf_append_c(&out, '\r') < 0)
-				i_panic("body buffer");
-			c->body_line_start = true;
-		} else {
-			c->body_line_start = false;
-		}
-		c->body_last_cr = ch == '\r';
-		if (buf_append_c(&out, ch) < 0)
+		if (c->body_line_start && d[i] == '.' && buf_append_c(&out, '.') < 0)
 			i_panic("body buffer");
+		if (stop > i && buf_append(&out, d + i, stop - i) < 0)
+			i_panic("body buffer");
+		cr_before = stop > i ? d[stop - 1] == '\r' : c->body_last_cr;
+		if (nl == NULL) {
+			if (stop > i) {
+				c->body_line_start = false;
+				c->body_last_cr = cr_before;
+			}
+			i = end;
+			break;
+		}
+		if ((!cr_before && buf_append_c(&out, '\r') < 0) || buf_append_c(&out, '\n') < 0)
+			i_panic("body buffer");
+		c->body_line_start = true;
+		c->body_last_cr = false;
+		i = stop + 1;
 	}
 	c->body_pos = end;
 	if (end == txn->data_size) {

@@ -15,6 +15,8 @@ test).
     peer.queue()                              # `postqueue -p` output
     peer.stop()
 
+With tls=True, smtpd offers STARTTLS (a self-signed certificate made with
+openssl) and the smtp client uses it when offered.
 Mail for `domain` is delivered by virtual(8) into DIR/mail/<local>/Maildir/;
 everything else goes to `relayhost` ([ip]:port, no DNS) or, without one,
 stays deferred. Clients from 127.0.0.0/8 may relay (mynetworks).
@@ -120,6 +122,19 @@ virtual   unix  -       n       n       -       -       virtual
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+"""
+
+# STARTTLS both ways (tls=True): smtpd offers it with a self-signed
+# certificate, the smtp client uses it when offered (RFC 3207)
+TLS_CF = """\
+smtpd_tls_cert_file = {dir}/etc/cert.pem
+smtpd_tls_key_file = {dir}/etc/key.pem
+smtpd_tls_security_level = may
+smtpd_tls_received_header = yes
+smtp_tls_security_level = may
+smtp_tls_loglevel = 1
+smtpd_tls_loglevel = 1
 """
 
 
@@ -136,7 +151,7 @@ def _wait(cond, timeout, what):
 
 class PostfixPeer:
     def __init__(self, host, port, domain="pf.test", users=(), relayhost="",
-                 hostname=None):
+                 hostname=None, tls=False):
         self.host = host
         self.port = port
         self.domain = domain
@@ -156,6 +171,15 @@ class PostfixPeer:
         (self.etc / "main.cf").write_text(MAIN_CF.format(
             dir=self.dir, host=host, domain=domain, relayhost=relayhost,
             hostname=hostname or f"postfix.{domain}", uid=self.uid, gid=self.gid))
+        if tls:
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                            "-days", "2", "-subj", f"/CN={hostname or 'postfix.' + domain}",
+                            "-keyout", str(self.etc / "key.pem"),
+                            "-out", str(self.etc / "cert.pem")],
+                           check=True, capture_output=True, timeout=60)
+            os.chmod(self.etc / "key.pem", 0o600)
+            with open(self.etc / "main.cf", "a") as f:
+                f.write(TLS_CF.format(dir=self.dir))
         (self.etc / "master.cf").write_text(MASTER_CF.format(host=host, port=port))
         (self.etc / "vmailbox").write_text(
             "".join(f"{u} {u.split('@')[0]}/Maildir/\n" for u in users))

@@ -48,6 +48,7 @@ def test_550_at_rcpt_bounces_and_the_bounce_format(net):
     recips, per_msg = dsn_recipient_fields(bounce)
     # RFC 3464 2.2.2: Reporting-MTA: mta-name-type; mta-name
     assert per_msg["reporting-mta"].replace(" ", "") == f"dns;{HOSTNAME}"
+    assert "arrival-date" in per_msg                  # RFC 3464 2.2.5
     assert len(recips) == 1, recips           # only the failed recipient
     r = assert_failed_for(a, bounce, "nobody@b.test")
     assert r["final-recipient"].replace(" ", "").lower() == "rfc822;nobody@b.test"
@@ -67,8 +68,9 @@ def test_550_at_rcpt_bounces_and_the_bounce_format(net):
         assert inner["Subject"] == "partly refused"
         assert "Hello over there." in inner.get_content()
 
-    # RFC 3464 2.3.5: a DSN from a relay attempt over SMTP MUST have the
-    # Remote-MTA field: "dns; " and the MX's name
+    # RFC 3464 2.3.5: a report on a relay attempt over SMTP names the
+    # remote MTA (docs/sendmail.md lists Remote-MTA; outbound passes it as
+    # remote_mta): "dns; " and the MX's name
     assert "remote-mta" in r, r
     assert r["remote-mta"].replace(" ", "").lower() == "dns;mx.b.test", r
 
@@ -204,5 +206,48 @@ def test_notify_never_makes_no_bounce(net):
         c.sendmail(ALICE, ["x@b.test"], make_message(sender=ALICE, to="x@b.test"),
                    rcpt_options=["NOTIFY=NEVER"])
     wait_until(lambda: fake.connections, 20, what="an attempt")
+    a.wait_queue_empty(timeout=20)
+    assert a.messages(ALICE) == []
+
+
+def test_mail_from_refused_fails_every_recipient(net):
+    """MAIL refused with 5xx: every recipient of the transaction fails
+    with that reply."""
+    a = net.sender(retry=["1h"])
+    net.fake("127.0.0.2", mail_reply="553 5.1.8 sender domain refused")
+    route_b(net)
+    submit(a, ["x@b.test", "y@b.test"], subject="sender refused")
+    (bounce,) = wait_bounce(a)
+    for rcpt in ("x@b.test", "y@b.test"):
+        r = assert_failed_for(a, bounce, rcpt)
+        assert r["status"] == "5.1.8"
+        assert "553 5.1.8 sender domain refused" in r["diagnostic-code"]
+    a.wait_queue_empty(timeout=20)
+
+
+def test_greeting_554_fails(net):
+    """The only MX answers 554 at the greeting (RFC 5321 3.1: no service):
+    the recipient fails (docs/outbound.md "Connections")."""
+    a = net.sender(retry=["1h"])
+    net.fake("127.0.0.2", greeting="554 5.7.1 no mail service here")
+    route_b(net)
+    submit(a, "x@b.test", subject="no service")
+    (bounce,) = wait_bounce(a)
+    r = assert_failed_for(a, bounce, "x@b.test")
+    assert "554" in r.get("diagnostic-code", ""), r
+    a.wait_queue_empty(timeout=20)
+
+
+def test_greeting_421_defers(net):
+    """421 at the greeting is temporary: deferred, then delivered."""
+    a = net.sender(retry=["1s"])
+    fake = net.fake("127.0.0.2", greeting="421 4.3.2 busy, later")
+    route_b(net)
+    submit(a, "x@b.test", subject="busy greeting")
+    st = wait_until(lambda: (recipient_states(a).get("x@b.test") or {}).get("state") == "deferred"
+                    and recipient_states(a)["x@b.test"], 20, what="x deferred")
+    assert "421" in (st["last_error"] or ""), st
+    fake.greeting = "220 fake.test ESMTP"
+    wait_fake_accepted(fake, timeout=30)
     a.wait_queue_empty(timeout=20)
     assert a.messages(ALICE) == []

@@ -23,7 +23,7 @@ import pytest
 
 import dnsserver
 from fakesmtp import FakeSMTP
-from ternserver import make_message, servers, wait_until  # noqa: F401
+from ternserver import make_message, servers, toml_value, wait_until  # noqa: F401
 
 SENDER_DOMAIN = "a.test"
 ALICE = "alice@a.test"
@@ -79,12 +79,20 @@ class Net:
     def delivery(self, **kw):
         return delivery_toml(self.dns_port, self.mx_port, **kw)
 
-    def sender(self, retry=FAST_RETRY, bounce_after=None, users=(ALICE,), extra=""):
-        """Instance A on 127.0.0.1: domain a.test, relays for loopback."""
-        return self.servers.start(
+    def sender(self, retry=FAST_RETRY, bounce_after=None, users=(ALICE,), extra="",
+               relay=None, limits=None):
+        """Instance A on 127.0.0.1: domain a.test, relays for loopback.
+        relay: more [relay] keys ({"smarthost": "127.0.0.3:2525", ...})."""
+        srv = self.servers.make(
             users={u: "pw" for u in users}, host="127.0.0.1", domains=[SENDER_DOMAIN],
-            listeners=("smtp",), relay_networks=["127.0.0.0/8"],
+            listeners=("smtp",), relay_networks=["127.0.0.0/8"], limits=limits,
             extra=self.delivery(retry=retry, bounce_after=bounce_after) + extra)
+        if relay:
+            keys = "".join(f"{k} = {toml_value(v)}\n" for k, v in relay.items())
+            text = srv.config.read_text()
+            assert text.count("[relay]\n") == 1
+            srv.config.write_text(text.replace("[relay]\n", "[relay]\n" + keys))
+        return srv.start()
 
     def receiver(self, host, domain, users, start=True):
         """A tern instance for domain on host:mx_port."""
@@ -154,17 +162,46 @@ def wait_fake_accepted(fake, count=1, timeout=30.0, what="accepted message(s)"):
     return [m for m in fake.messages if m["accepted"]]
 
 
+def _field_blocks(text):
+    """RFC 3464 2.1 / RFC 6533 6.2 report text: blocks of fields separated
+    by blank lines, folded lines unfolded; [{lowercased name: value}]."""
+    blocks, cur, last = [], {}, None
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if not line.strip():
+            if cur:
+                blocks.append(cur)
+            cur, last = {}, None
+        elif line[0] in " \t" and last is not None:
+            cur[last] += " " + line.strip()
+        else:
+            name, _, value = line.partition(":")
+            last = name.strip().lower()
+            cur[last] = value.strip()
+    if cur:
+        blocks.append(cur)
+    return blocks
+
+
 def dsn_recipient_fields(bounce):
-    """The per-recipient field groups of a bounce's message/delivery-status
-    part, as a list of {lowercased name: value} (RFC 3464 2.1)."""
+    """The per-recipient field groups of a bounce's report part (RFC 3464
+    message/delivery-status, or RFC 6533 message/global-delivery-status) as
+    a list of {lowercased name: value}, and the per-message fields."""
     assert bounce.get_content_type() == "multipart/report", bounce.get_content_type()
-    status = [p for p in bounce.iter_parts() if p.get_content_type() == "message/delivery-status"]
-    assert len(status) == 1
-    # email parses message/delivery-status as a list of header blocks: the
-    # per-message block first, then one per recipient (RFC 3464 2.1)
-    blocks = status[0].get_payload()
-    return [{k.lower(): str(v) for k, v in b.items()} for b in blocks[1:]], \
-        {k.lower(): str(v) for k, v in blocks[0].items()}
+    assert bounce.get_param("report-type") == "delivery-status"
+    status = [p for p in bounce.iter_parts()
+              if p.get_content_type() in ("message/delivery-status",
+                                          "message/global-delivery-status")]
+    assert len(status) == 1, [p.get_content_type() for p in bounce.iter_parts()]
+    if status[0].get_content_type() == "message/delivery-status":
+        # email parses it as a list of header blocks: the per-message block
+        # first, then one per recipient (RFC 3464 2.1)
+        blocks = [{k.lower(): str(v) for k, v in b.items()} for b in status[0].get_payload()]
+    else:
+        # email takes it for an embedded message (its first block as the
+        # header): parse the text after the part's own header instead
+        text = status[0].as_bytes().decode("utf-8").replace("\r\n", "\n").split("\n\n", 1)[1]
+        blocks = _field_blocks(text)
+    return blocks[1:], blocks[0]
 
 
 def assert_failed_for(srv, bounce, rcpt, status_prefix="5."):
@@ -198,7 +235,11 @@ def test_mx_preference(net):
     assert got["Message-ID"] == parse(sent)["Message-ID"]
     a.wait_queue_empty(timeout=20)
     assert backup.connections == 0
-    assert "outbound delivered" in a.log() and "to=<bob@b.test>" in a.log()
+    # opportunistic STARTTLS between two tern instances (RFC 3207), the
+    # self-signed certificate not verified, and the log says so
+    assert ("outbound delivered id=" in a.log() and
+            f"to=<bob@b.test> relay=mx1.b.test[127.0.0.2]:{net.mx_port} tls=yes verified=no"
+            in a.log()), a.log()
 
 
 def test_fallback_to_next_mx_when_first_refuses(net):
@@ -216,6 +257,8 @@ def test_fallback_to_next_mx_when_first_refuses(net):
     assert parse(files[0])["Subject"] == "fallback"
     a.wait_queue_empty(timeout=20)
     assert ("down.b.test", "A") in net.dns.queries
+    # the refusing best MX was really tried first
+    assert "relay=down.b.test[127.0.0.2]" in a.log(), a.log()
 
 
 def test_second_address_of_one_mx(net):
@@ -293,4 +336,59 @@ def test_one_transaction_for_two_recipients(net):
     (m,) = wait_fake_accepted(fake)
     assert sorted(m["accepted_rcpts"]) == ["x@b.test", "y@b.test"]
     assert m["mail"].startswith(f"MAIL FROM:<{ALICE}>")
+    a.wait_queue_empty(timeout=20)
+
+
+def test_smarthost_with_auth(net):
+    """relay.smarthost replaces MX routing: A hands everything to B (a tern
+    instance, AUTH as a user of B over loopback), and B delivers through
+    the MX of the destination."""
+    b = net.receiver("127.0.0.3", "b.test", ["relay@b.test"])
+    a = net.sender(relay={"smarthost": f"127.0.0.3:{net.mx_port}",
+                          "smarthost_user": "relay@b.test", "smarthost_password": "pw"})
+    fake = net.fake("127.0.0.4")
+    # c.test's MX is the fake: only B may look it up and go there
+    net.zone.update({"c.test": {"MX": [(10, "mx.c.test")]}, "mx.c.test": {"A": ["127.0.0.4"]}})
+    submit(a, "carol@c.test", subject="via smarthost")
+    (m,) = wait_fake_accepted(fake, timeout=30)
+    assert m["accepted_rcpts"] == ["carol@c.test"]
+    assert parse(m["data"])["Subject"] == "via smarthost"
+    a.wait_queue_empty(timeout=20)
+    b.wait_queue_empty(timeout=20)
+    # A delivered to the smarthost (over STARTTLS: B offers it), not to the MX
+    assert f"to=<carol@c.test> relay=127.0.0.3[127.0.0.3]:{net.mx_port} tls=yes" in a.log()
+    assert "relay=mx.c.test" not in a.log()
+    # B saw an authenticated submission from A, and did the MX routing
+    assert "user=relay@b.test result=ok" in b.log()
+    assert "auth=relay@b.test" in b.log()
+    assert "to=<carol@c.test> relay=mx.c.test[127.0.0.4]" in b.log()
+
+
+def test_ipv6_only_mx(net):
+    """An MX host with only an AAAA record is reached over IPv6 (RFC 5321
+    5.1: the host's addresses, IPv4 and IPv6)."""
+    try:
+        fake = net.fake("::1")
+    except OSError as e:
+        pytest.skip(f"::1 port {net.mx_port} not available: {e}")
+    a = net.sender()
+    net.zone.update({"six.test": {"MX": [(10, "mx.six.test")]}, "mx.six.test": {"AAAA": ["::1"]}})
+    submit(a, "x@six.test", subject="over ipv6")
+    (m,) = wait_fake_accepted(fake)
+    assert m["accepted_rcpts"] == ["x@six.test"]
+    a.wait_queue_empty(timeout=20)
+    assert "relay=mx.six.test[::1]" in a.log(), a.log()
+
+
+def test_a_then_aaaa_of_one_host(net):
+    """The host's IPv4 address refuses; its IPv6 address is tried next."""
+    try:
+        fake = net.fake("::1")
+    except OSError as e:
+        pytest.skip(f"::1 port {net.mx_port} not available: {e}")
+    a = net.sender()
+    net.zone.update({"dual.test": {"MX": [(10, "mx.dual.test")]},
+                     "mx.dual.test": {"A": ["127.0.0.6"], "AAAA": ["::1"]}})
+    submit(a, "x@dual.test", subject="dual stack")
+    wait_fake_accepted(fake)
     a.wait_queue_empty(timeout=20)

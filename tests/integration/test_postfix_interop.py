@@ -34,7 +34,7 @@ def peers():
 def test_tern_delivers_to_postfix(net, peers):
     a = net.sender(retry=["1s"])
     pf = peers("127.0.0.2", net.mx_port, domain="pf.test",
-               users=["bob@pf.test", "dave@pf.test"]).start()
+               users=["bob@pf.test", "dave@pf.test"], tls=True).start()
     net.zone.update(PF_ZONE)
     body = "First line.\r\n.leading dot\r\n" + "x" * 900 + "\r\nlast line\r\n"
     sent = submit(a, ["bob@pf.test", "dave@pf.test"], subject="to postfix", body=body)
@@ -51,7 +51,9 @@ def test_tern_delivers_to_postfix(net, peers):
     received = got.get_all("Received")
     assert len(received) >= 2
     assert "mx.example.test" in received[0]
-    assert "outbound delivered" in a.log() and "relay=mx.pf.test" in a.log()
+    # over STARTTLS (opportunistic, the self-signed certificate unverified)
+    assert f"relay=mx.pf.test[127.0.0.2]:{net.mx_port} tls=yes verified=no" in a.log(), a.log()
+    assert "TLS connection established from" in pf.log()
     wait_until(pf.queue_empty, 20, what="postfix's queue empty")
     # one transaction for both recipients
     assert pf.log().count("from=<alice@a.test>") == 1, pf.log()
@@ -71,12 +73,12 @@ def test_postfix_refusal_bounces_at_tern(net, peers):
     a.wait_queue_empty(timeout=20)
 
 
-def test_postfix_relays_to_tern(net, servers, peers):  # noqa: F811
+def test_postfix_relays_to_tern(net, peers):
     """Postfix with relayhost = [127.0.0.1]:PORT of a tern instance: mail
     handed to Postfix for a.test lands in tern's Maildir."""
     a = net.sender(retry=["1s"], users=(ALICE, "ann@a.test"))
     pf = peers("127.0.0.2", net.mx_port, domain="pf.test", users=["bob@pf.test"],
-               relayhost=f"[{a.host}]:{a.port()}").start()
+               relayhost=f"[{a.host}]:{a.port()}", tls=True).start()
     msg = make_message(subject="from postfix", sender="bob@pf.test", to=ALICE,
                        body="Relayed by Postfix.\r\n..two dots\r\n")
     with smtplib.SMTP(pf.host, pf.port, timeout=30) as c:
@@ -94,9 +96,12 @@ def test_postfix_relays_to_tern(net, servers, peers):  # noqa: F811
     assert "postfix.pf.test" in got.get_all("Received")[0]
     wait_until(pf.queue_empty, 20, what=f"postfix's queue empty; log:\n{pf.log()[-2000:]}")
     assert "status=sent" in pf.log()
+    # Postfix's client used tern's STARTTLS (RFC 3207)
+    assert f"TLS connection established to {a.host}[{a.host}]:{a.port()}" in pf.log(), pf.log()
+    assert "ESMTPS" in got.get_all("Received")[0]
 
 
-def test_postfix_gets_tern_refusal(net, servers, peers):  # noqa: F811
+def test_postfix_gets_tern_refusal(net, peers):
     """tern refuses an unknown local user at RCPT; Postfix records the
     permanent failure (status=bounced) and does not retry."""
     a = net.sender(retry=["1s"])

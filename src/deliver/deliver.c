@@ -52,6 +52,7 @@ struct pending_result {
 	char *diagnostic;
 	char *status_code;
 	char *remote_mta;
+	bool dsn_passed_on;
 };
 
 /* What the manager knows about one queued message. */
@@ -96,6 +97,9 @@ struct batch_msg {
 	struct queue_envelope *env;
 	bool *changed;                   /* per recipient: state to record */
 	bool *newly_failed;              /* per recipient: owes a failure DSN */
+	/* per recipient: a success notice owed (RFC 3461 NOTIFY=SUCCESS):
+	   DSN_ACTION_DELIVERED, DSN_ACTION_RELAYED, or -1 for none */
+	int *success_action;
 	struct dsn_rcpt_detail *details; /* per recipient: what outbound reported */
 	unsigned int *remote;            /* recipients to hand to outbound */
 	unsigned int remote_count;
@@ -182,6 +186,9 @@ static void apply_results(const struct tern_settings *set, struct batch_msg *m, 
 		m->details[pr->rcpt_index].diagnostic = arena_strdup(m->arena, pr->diagnostic);
 		switch (pr->status) {
 		case OUTBOUND_DELIVERED:
+			/* RFC 3461 5.2.2: relayed to a server without DSN */
+			if (!pr->dsn_passed_on)
+				m->success_action[pr->rcpt_index] = DSN_ACTION_RELAYED;
 			r->state = QUEUE_RCPT_DELIVERED;
 			r->attempts++;
 			r->last_attempt = now;
@@ -233,6 +240,9 @@ static int process_message(const struct tern_settings *set, struct queue *queue,
 	m->newly_failed = arena_new_array(m->arena, bool, env->rcpt_count);
 	m->remote = arena_new_array(m->arena, unsigned int, env->rcpt_count);
 	m->details = arena_new_array(m->arena, struct dsn_rcpt_detail, env->rcpt_count);
+	m->success_action = arena_new_array(m->arena, int, env->rcpt_count);
+	for (i = 0; i < env->rcpt_count; i++)
+		m->success_action[i] = -1;
 	apply_results(set, m, now);
 
 	fd = -1;
@@ -298,6 +308,9 @@ static int process_message(const struct tern_settings *set, struct queue *queue,
 			r->last_attempt = now;
 			r->last_error = NULL;
 			m->delivered_any = true;
+			/* RFC 3461 5.2.3: delivered into a mailbox */
+			m->success_action[i] = DSN_ACTION_DELIVERED;
+			m->details[i].status = "2.0.0";
 			log_info("deliver", "delivered id=%s to=<%s>%s%s%s size=%llu", e->id,
 				 log_str(r->address), r->original != NULL ? " orig=<" : "",
 				 r->original != NULL ? log_str(r->original) : "",
@@ -343,6 +356,46 @@ static void send_failure_dsns(const struct tern_settings *set, struct queue *que
 			 log_str(m->env->sender), n);
 		*new_ids = i_realloc(*new_ids, sizeof(char *) * (*new_count + 1));
 		(*new_ids)[(*new_count)++] = i_strdup(dsn_id);
+	}
+}
+
+/* Success notices (RFC 3461 NOTIFY=SUCCESS): one DSN per action for the
+   recipients just delivered or relayed; dsn_queue_details() checks NOTIFY
+   for each and sends nothing when none asked. */
+static void send_success_dsns(const struct tern_settings *set, struct queue *queue,
+			      struct batch_msg *m, char ***new_ids, unsigned int *new_count)
+{
+	static const enum dsn_action actions[] = { DSN_ACTION_DELIVERED, DSN_ACTION_RELAYED };
+	struct dsn_rcpt_detail *details;
+	unsigned int *idx, n, i, a;
+	const char *error, *dsn_id;
+
+	idx = arena_new_array(m->arena, unsigned int, m->env->rcpt_count);
+	details = arena_new_array(m->arena, struct dsn_rcpt_detail, m->env->rcpt_count);
+	for (a = 0; a < N_ELEMENTS(actions); a++) {
+		n = 0;
+		for (i = 0; i < m->env->rcpt_count; i++) {
+			if (m->success_action[i] == (int)actions[a] &&
+			    dsn_wanted(m->env, &m->env->rcpts[i], actions[a])) {
+				details[n] = m->details[i];
+				idx[n++] = i;
+			}
+		}
+		if (n == 0)
+			continue;
+		if (dsn_queue_details(set, queue, m->arena, m->env, idx, details, n, actions[a],
+				      &dsn_id, &error) < 0) {
+			log_error("deliver", "dsn failed id=%s error=%s", m->entry->id,
+				  log_str(error));
+			continue;
+		}
+		if (dsn_id != NULL) {
+			log_info("deliver", "notice id=%s dsn=%s action=%s to=<%s> rcpts=%u",
+				 m->entry->id, dsn_id, dsn_action_name(actions[a]),
+				 log_str(m->env->sender), n);
+			*new_ids = i_realloc(*new_ids, sizeof(char *) * (*new_count + 1));
+			(*new_ids)[(*new_count)++] = i_strdup(dsn_id);
+		}
 	}
 }
 
@@ -409,6 +462,7 @@ static bool run_batch(const struct tern_settings *set, struct queue *queue,
 		if (msgs[i].env == NULL)
 			continue;
 		send_failure_dsns(set, queue, &msgs[i], dsn_ids, dsn_count);
+		send_success_dsns(set, queue, &msgs[i], dsn_ids, dsn_count);
 		if (record_message(queue, &msgs[i]))
 			recorded = true;
 	}
@@ -655,6 +709,7 @@ static void outbound_done(void *ctx, const char *queue_id,
 		pr->diagnostic = i_strdup(results[i].diagnostic);
 		pr->status_code = i_strdup(results[i].status_code);
 		pr->remote_mta = i_strdup(results[i].remote_mta);
+		pr->dsn_passed_on = results[i].dsn_passed_on;
 	}
 	e->remote_inflight = false;
 	entry_schedule(e, 0);

@@ -1353,9 +1353,13 @@ static void job_result(struct ob_session *s, struct ob_job *job, unsigned int i,
 	r->status_code = arena_strdup(sub->arena, status);
 	r->diagnostic = arena_strdup(sub->arena, diag);
 	r->remote_mta = NULL;
+	r->dsn_passed_on = false;
 	if (s != NULL && s->client != NULL) {
 		struct ob_addr *a = &s->dest->addrs[s->addr_idx];
 		char ip[INET6_ADDRSTRLEN];
+
+		r->dsn_passed_on = st == OUTBOUND_DELIVERED &&
+			(smtp_client_caps(s->client) & SMTP_CAP_DSN) != 0;
 
 		r->remote_mta = arena_printf(sub->arena, "%s [%s]", a->host,
 					     addr_text(&a->sa, ip, sizeof(ip)));

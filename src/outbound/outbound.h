@@ -36,6 +36,10 @@ struct outbound_result {
 	const char *diagnostic;
 	const char *status_code;   /* RFC 3463 code "5.1.1" (from the reply, or chosen) */
 	const char *remote_mta;    /* "mx.example.test [192.0.2.7]" when one was reached, or NULL */
+	/* Delivered to a server that offered DSN (RFC 3461): NOTIFY went on
+	   with the recipient and the remote reports success itself; when
+	   false, a NOTIFY=SUCCESS recipient is owed a "relayed" notice (5.2.2). */
+	bool dsn_passed_on;
 };
 
 /* Called from the outbound thread once every submitted recipient has an

@@ -141,7 +141,9 @@ struct queue_writer *queue_writer_new(struct queue *queue, const char **error_r)
 
 	w->queue = queue;
 	uid_generate(w->id);
-	w->tmp_path = i_strdup_printf("%s/%s", queue->tmp_dir, w->id);
+	/* straight into msg/: without its envelope it is nobody's (an abort
+	   unlinks it; after a crash, recovery does) - no rename needed */
+	w->tmp_path = i_strdup_printf("%s/%s", queue->msg_dir, w->id);
 	w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (w->fd < 0) {
 		*error_r = sys_error("create", w->tmp_path);
@@ -355,7 +357,7 @@ int queue_commit(struct queue_writer **wp, struct queue_envelope *env, const cha
 {
 	struct queue_writer *w = *wp;
 	struct queue *q = w->queue;
-	char *env_tmp = NULL, *msg_path = NULL, *env_path = NULL;
+	char *env_path = NULL;
 	buf_t b;
 	int fd = -1, ret = -1;
 
@@ -374,51 +376,38 @@ int queue_commit(struct queue_writer **wp, struct queue_envelope *env, const cha
 		goto out;
 	}
 	w->fd = -1;
-	env_tmp = i_strdup_printf("%s/%s.env", q->tmp_dir, w->id);
-	fd = open(env_tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	/* The envelope is written in place: its final "end" line makes it
+	   complete, so no rename is needed either (a torn one is removed by
+	   queue_recover(), as is one whose message is shorter than it says). */
+	env_path = i_strdup_printf("%s/%s", q->env_dir, w->id);
+	fd = open(env_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		*error_r = sys_error("create", env_tmp);
+		*error_r = sys_error("create", env_path);
+		i_free(env_path);
 		goto out;
 	}
 	if (fs_write_full(fd, b.data, b.used) < 0) {
-		*error_r = sys_error("write", env_tmp);
+		*error_r = sys_error("write", env_path);
 		goto out;
 	}
 	if (close(fd) < 0) {
 		fd = -1;
-		*error_r = sys_error("close", env_tmp);
+		*error_r = sys_error("close", env_path);
 		goto out;
 	}
 	fd = -1;
-	/* message first: an envelope in env/ always has its message */
-	msg_path = i_strdup_printf("%s/%s", q->msg_dir, w->id);
-	env_path = i_strdup_printf("%s/%s", q->env_dir, w->id);
-	if (rename(w->tmp_path, msg_path) < 0) {
-		*error_r = sys_error("rename", msg_path);
-		goto out;
-	}
-	if (rename(env_tmp, env_path) < 0) {
-		*error_r = sys_error("rename", env_path);
-		(void)unlink(msg_path);
-		goto out;
-	}
-	if (queue_sync(q, error_r) < 0) {
-		/* not durable: never acknowledged, so take it back */
-		(void)unlink(env_path);
-		(void)unlink(msg_path);
-		goto out;
-	}
+	if (queue_sync(q, error_r) < 0)
+		goto out;   /* not durable: never acknowledged, so taken back below */
 	ret = 0;
 out:
 	if (fd >= 0)
 		close(fd);
 	if (ret < 0) {
+		/* envelope first: a message without one is a leftover */
+		if (env_path != NULL)
+			(void)unlink(env_path);
 		(void)unlink(w->tmp_path);
-		if (env_tmp != NULL)
-			(void)unlink(env_tmp);
 	}
-	free(env_tmp);
-	free(msg_path);
 	free(env_path);
 	buf_free(&b);
 	writer_free(wp);
@@ -813,7 +802,12 @@ int queue_recover(struct queue *queue, struct arena *arena, const char ***ids_r,
 			continue;
 		ret = queue_read(queue, arena, de->d_name, &env, &err);
 		msg_path = i_strdup_printf("%s/%s", queue->msg_dir, de->d_name);
-		if (ret == 0 || (ret > 0 && stat(msg_path, &st) < 0 && errno == ENOENT)) {
+		/* incomplete envelope, missing message, or a message shorter or
+		   longer than its envelope says: a commit the crash cut short
+		   (it was never acknowledged: acknowledged ones were synced) */
+		if (ret == 0 || (ret > 0 && (stat(msg_path, &st) < 0 ?
+					     errno == ENOENT :
+					     (uint64_t)st.st_size != env->size))) {
 			char *env_path = i_strdup_printf("%s/%s", queue->env_dir, de->d_name);
 
 			(void)unlink(env_path);

@@ -8,16 +8,18 @@
 /*
  * The durable queue (spool) in data_dir/queue:
  *
- *   queue/tmp/<id>       a message being received (never acknowledged)
  *   queue/msg/<id>       the message bytes, exactly as they will be delivered
- *                        (our Received header first)
+ *                        (our Received header first); while it has no
+ *                        envelope it is a reception in progress
  *   queue/env/<id>       the envelope: a text file (format in queue.c) ending
  *                        with an "end" line; then one appended line per
  *                        recipient state change
+ *   queue/tmp/           unused since the first release; emptied at start
  *
  * A message is accepted when queue_commit() has returned: the message and
- * envelope files are written, renamed into msg/ and env/, and made durable
- * (file data and directory entries) by fsync. Concurrent sessions share
+ * envelope files are written (the envelope last, its "end" line making it
+ * complete) and made durable (file data and directory entries) by one
+ * syncfs. Concurrent sessions share
  * those fsyncs: commits that arrive while one is in progress are batched into
  * the next (group commit). SMTP answers 250 only after the commit.
  *
@@ -86,7 +88,7 @@ struct queue_envelope {
 int queue_open(const char *data_dir, struct queue **queue_r, const char **error_r);
 void queue_close(struct queue **queue);
 
-/* Receiving a message: a new file in queue/tmp with a fresh id. */
+/* Receiving a message: a new file msg/<id> with a fresh id. */
 struct queue_writer;
 struct queue_writer *queue_writer_new(struct queue *queue, const char **error_r);
 const char *queue_writer_id(const struct queue_writer *w);
@@ -96,8 +98,8 @@ uint64_t queue_writer_size(const struct queue_writer *w);
 /* Throw the message away (client vanished, size limit): nothing remains. */
 void queue_writer_abort(struct queue_writer **w);
 
-/* Write the envelope (env->id and env->size are set from the writer), move
-   both files into place and make them durable. Blocks until they are on
+/* Write the envelope (env->id and env->size are set from the writer) and
+   make both files durable. Blocks until they are on
    disk: call it from a thread that may block (the group commit batches
    concurrent callers into shared fsyncs). 0 on success (the writer is
    freed); -1 with *error_r, and nothing is left behind. */

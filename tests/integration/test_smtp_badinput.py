@@ -133,7 +133,9 @@ def test_garbage_after_data(srv):
 
 
 def wait_no_leftovers(srv):
-    wait_until(lambda: srv.queue_files("tmp") == [], timeout=10, what="queue/tmp emptied")
+    # a reception in progress is msg/<id> without an envelope: gone on abort
+    wait_until(lambda: srv.queue_files("tmp") == [] and srv.queue_files("msg") == [],
+               timeout=10, what="queue emptied of the aborted reception")
     # a new session is served after the vanished one was cleaned up
     with srv.raw() as c:
         assert c.cmd("NOOP").code == 250
@@ -186,6 +188,7 @@ def test_client_vanishes_after_dot_before_reading(srv):
     srv.stop()
     assert len(srv.messages(ALICE)) <= 1
     assert srv.queue_files("tmp") == []
+    assert srv.queue_files("msg") == []
 
 
 def test_thousands_of_pipelined_commands(srv):

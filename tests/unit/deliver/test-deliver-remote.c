@@ -39,7 +39,7 @@ static unsigned int fake_rcpts_seen[8];
 static void *fake_answer(void *arg)
 {
 	struct fake_call *c = arg;
-	struct outbound_result res[8];
+	struct outbound_result res[8] = { 0 };
 	unsigned int i, n;
 
 	usleep(10000);

@@ -156,18 +156,23 @@ static void test_crash_leftovers(void **state)
 	write_file(path, "body");
 	snprintf(path, sizeof(path), "%s/queue/msg/ZZorphan", tmpdir);
 	write_file(path, "body");
+	/* complete envelope, message shorter than it says: a cut-short commit */
+	snprintf(path, sizeof(path), "%s/queue/env/ZZshort", tmpdir);
+	write_file(path, "tern-queue 1\nid ZZshort\nsender a@b\nsize 100\nrcpt 0 c@d\nend\n");
+	snprintf(path, sizeof(path), "%s/queue/msg/ZZshort", tmpdir);
+	write_file(path, "body");
 
 	assert_int_equal(queue_recover(q, arena, &ids, &count, &error), 0);
 	assert_int_equal(count, 1);
 	assert_string_equal(ids[0], id);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		struct stat st;
-		const char *names[] = { "env/ZZtorn", "msg/ZZtorn", "msg/ZZorphan" };
+		const char *names[] = { "env/ZZtorn", "msg/ZZtorn", "msg/ZZorphan", "env/ZZshort" };
 
 		snprintf(path, sizeof(path), "%s/queue/%s", tmpdir, names[i]);
 		assert_int_equal(stat(path, &st), -1);
 	}
-	snprintf(path, sizeof(path), "%s/queue/tmp/%s", tmpdir, queue_writer_id(w));
+	snprintf(path, sizeof(path), "%s/queue/msg/%s", tmpdir, queue_writer_id(w));
 	assert_int_equal(access(path, F_OK), -1);
 	/* the torn state line is ignored: still pending */
 	assert_int_equal(queue_read(q, arena, id, &env, &error), 1);

@@ -31,6 +31,7 @@ enum key_kind {
 	KEY_INT64,           /* integer in [min, max] (int64_t field) */
 	KEY_DURATION,        /* "30s" (unsigned int field, seconds) */
 	KEY_DURATIONS,       /* non-empty array of durations */
+	KEY_DURATION_OFF,    /* "off" (0) or a duration */
 };
 
 struct key_def {
@@ -68,6 +69,7 @@ static const struct key_def key_defs[] = {
 	{ "delivery", "mx_port", KEY_UINT, OFF(delivery_mx_port), 1, 65535, 0 },
 	{ "delivery", "retry", KEY_DURATIONS, 0, 0, 0, 0 },
 	{ "delivery", "bounce_after", KEY_DURATION, OFF(delivery_bounce_after), 0, 0, 0 },
+	{ "delivery", "delay_warning", KEY_DURATION_OFF, OFF(delivery_delay_warning), 0, 0, 0 },
 	{ "delivery", "connections_per_destination", KEY_UINT,
 	  OFF(delivery_connections_per_destination), 1, 1000, 0 },
 	{ "limits", "message_size", KEY_INT64, OFF(limits.message_size), 1024, TERN_LIMIT_MAX_MESSAGE_SIZE, 0 },
@@ -673,6 +675,17 @@ static int apply_key(struct apply_ctx *ctx, const struct key_def *def, const cha
 				    name, config_type_name(v->type));
 		if (settings_parse_duration(v->u.s.str, field_uint(set, def->offset), &error) < 0)
 			return kerr(ctx, v, "%s: '%s': %s", name, v->u.s.str, error);
+		return 0;
+	case KEY_DURATION_OFF:
+		if (v->type != CONFIG_STRING)
+			return kerr(ctx, v, "%s: expected \"off\" or a duration string (e.g. \"4h\"), got %s",
+				    name, config_type_name(v->type));
+		if (strcmp(v->u.s.str, "off") == 0) {
+			*field_uint(set, def->offset) = 0;
+			return 0;
+		}
+		if (settings_parse_duration(v->u.s.str, field_uint(set, def->offset), &error) < 0)
+			return kerr(ctx, v, "%s: '%s': %s (or \"off\")", name, v->u.s.str, error);
 		return 0;
 	case KEY_DURATIONS: {
 		unsigned int *secs;

@@ -92,6 +92,7 @@ struct tern_settings {
 	unsigned int *delivery_retry;     /* seconds, at least one */
 	size_t delivery_retry_count;
 	unsigned int delivery_bounce_after; /* seconds */
+	unsigned int delivery_delay_warning; /* seconds; 0 = no delay warnings (the default) */
 	unsigned int delivery_connections_per_destination; /* outbound SMTP connections per domain */
 
 	struct tern_limits limits;

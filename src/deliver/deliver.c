@@ -97,6 +97,7 @@ struct batch_msg {
 	struct queue_envelope *env;
 	bool *changed;                   /* per recipient: state to record */
 	bool *newly_failed;              /* per recipient: owes a failure DSN */
+	bool *newly_delayed;             /* per recipient: owes a delay warning */
 	/* per recipient: a success notice owed (RFC 3461 NOTIFY=SUCCESS):
 	   DSN_ACTION_DELIVERED, DSN_ACTION_RELAYED, or -1 for none */
 	int *success_action;
@@ -163,6 +164,10 @@ static void rcpt_fail_or_defer(const struct tern_settings *set, struct batch_msg
 		r->state = QUEUE_RCPT_DEFERRED;
 		r->next_attempt = now + retry_delay(set, r->attempts);
 		note_due(m, r->next_attempt);
+		/* RFC 3464 Action: delayed, once, after delivery.delay_warning */
+		if (set->delivery_delay_warning > 0 && !r->delay_dsn_sent &&
+		    now - m->env->created >= (time_t)set->delivery_delay_warning)
+			m->newly_delayed[i] = true;
 	}
 }
 
@@ -241,6 +246,7 @@ static int process_message(const struct tern_settings *set, struct queue *queue,
 	m->remote = arena_new_array(m->arena, unsigned int, env->rcpt_count);
 	m->details = arena_new_array(m->arena, struct dsn_rcpt_detail, env->rcpt_count);
 	m->success_action = arena_new_array(m->arena, int, env->rcpt_count);
+	m->newly_delayed = arena_new_array(m->arena, bool, env->rcpt_count);
 	for (i = 0; i < env->rcpt_count; i++)
 		m->success_action[i] = -1;
 	apply_results(set, m, now);
@@ -359,6 +365,46 @@ static void send_failure_dsns(const struct tern_settings *set, struct queue *que
 	}
 }
 
+/* Delay warnings (RFC 3464 Action: delayed) for recipients deferred past
+   delivery.delay_warning; NOTIFY decides per recipient (DELAY, or not
+   given). */
+static void send_delay_dsns(const struct tern_settings *set, struct queue *queue,
+			    struct batch_msg *m, char ***new_ids, unsigned int *new_count)
+{
+	struct dsn_rcpt_detail *details;
+	unsigned int *idx, n = 0, i;
+	const char *error, *dsn_id;
+
+	idx = arena_new_array(m->arena, unsigned int, m->env->rcpt_count);
+	details = arena_new_array(m->arena, struct dsn_rcpt_detail, m->env->rcpt_count);
+	for (i = 0; i < m->env->rcpt_count; i++) {
+		struct queue_rcpt *r = &m->env->rcpts[i];
+
+		if (!m->newly_delayed[i] || r->state != QUEUE_RCPT_DEFERRED)
+			continue;
+		/* asked for or not, it is decided: one warning at most */
+		r->delay_dsn_sent = true;
+		m->changed[i] = true;
+		if (dsn_wanted(m->env, r, DSN_ACTION_DELAYED)) {
+			details[n] = m->details[i];
+			idx[n++] = i;
+		}
+	}
+	if (n == 0)
+		return;
+	if (dsn_queue_details(set, queue, m->arena, m->env, idx, details, n, DSN_ACTION_DELAYED,
+			      &dsn_id, &error) < 0) {
+		log_error("deliver", "dsn failed id=%s error=%s", m->entry->id, log_str(error));
+		return;
+	}
+	if (dsn_id != NULL) {
+		log_info("deliver", "notice id=%s dsn=%s action=delayed to=<%s> rcpts=%u",
+			 m->entry->id, dsn_id, log_str(m->env->sender), n);
+		*new_ids = i_realloc(*new_ids, sizeof(char *) * (*new_count + 1));
+		(*new_ids)[(*new_count)++] = i_strdup(dsn_id);
+	}
+}
+
 /* Success notices (RFC 3461 NOTIFY=SUCCESS): one DSN per action for the
    recipients just delivered or relayed; dsn_queue_details() checks NOTIFY
    for each and sends nothing when none asked. */
@@ -463,6 +509,7 @@ static bool run_batch(const struct tern_settings *set, struct queue *queue,
 			continue;
 		send_failure_dsns(set, queue, &msgs[i], dsn_ids, dsn_count);
 		send_success_dsns(set, queue, &msgs[i], dsn_ids, dsn_count);
+		send_delay_dsns(set, queue, &msgs[i], dsn_ids, dsn_count);
 		if (record_message(queue, &msgs[i]))
 			recorded = true;
 	}

@@ -20,7 +20,9 @@
  *   orcpt 0 rfc822;bob@example.test    (optional)
  *   notify 0 6                         (optional, enum queue_notify bits)
  *   end
- *   state 0 delivered 1 1732360001 0 0 250%20ok   (appended later)
+ *   state 0 delivered 1 1732360001 0 0 250 ok      (appended later: index, state,
+ *                                                 attempts, last, next, DSN bits
+ *                                                 1 failure/2 delay sent, error)
  *
  * "end" marks a complete envelope: a file without it was never committed.
  * State lines are appended with one write(2) each and fdatasync'd; a torn
@@ -424,7 +426,8 @@ int queue_set_rcpt_state(struct queue *queue, const char *id, unsigned int rcpt_
 	buf_init(&b, 64 * 1024);
 	if (buf_printf(&b, "state %u %s %u %lld %lld %d ", rcpt_index, state_name(rcpt->state),
 		       rcpt->attempts, (long long)rcpt->last_attempt,
-		       (long long)rcpt->next_attempt, rcpt->dsn_sent ? 1 : 0) < 0 ||
+		       (long long)rcpt->next_attempt,
+		       (rcpt->dsn_sent ? 1 : 0) | (rcpt->delay_dsn_sent ? 2 : 0)) < 0 ||
 	    append_escaped(&b, rcpt->last_error == NULL ? "" : rcpt->last_error) < 0) {
 		/* an overlong error text is cut; the state itself must land */
 		buf_truncate(&b, I_MIN(b.used, 60000));
@@ -621,7 +624,9 @@ static int envelope_parse(struct arena *arena, const unsigned char *data, size_t
 					r->attempts = (unsigned int)strtoul(fields[2], NULL, 10);
 					r->last_attempt = (time_t)strtoll(fields[3], NULL, 10);
 					r->next_attempt = (time_t)strtoll(fields[4], NULL, 10);
-					r->dsn_sent = strcmp(fields[5], "1") == 0;
+					/* DSN bits: 1 failure notice sent, 2 delay warning sent */
+					r->dsn_sent = (strtoul(fields[5], NULL, 10) & 1) != 0;
+					r->delay_dsn_sent = (strtoul(fields[5], NULL, 10) & 2) != 0;
 					r->last_error = fields[6][0] == '\0' ? NULL : fields[6];
 				}
 			}

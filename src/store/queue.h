@@ -66,7 +66,8 @@ struct queue_rcpt {
 	time_t last_attempt;        /* 0: never */
 	time_t next_attempt;        /* 0: as soon as possible */
 	const char *last_error;     /* the last failure's text (e.g. a remote reply), or NULL */
-	bool dsn_sent;              /* the failure/delay DSN for this recipient went out */
+	bool dsn_sent;              /* the failure DSN for this recipient went out */
+	bool delay_dsn_sent;        /* the delay warning for this recipient went out */
 };
 
 struct queue_envelope {

@@ -159,6 +159,76 @@ static void test_remote_outcomes(void **state)
 	arena_free(&arena);
 }
 
+/* The first attempt of a message that has waited an hour is deferred:
+   with delivery.delay_warning = 1m the sender gets one "delayed" notice,
+   then the recipient is delivered (no further notice). */
+static void test_delay_warning(void **state)
+{
+	struct queue_writer *w;
+	struct queue_envelope env, *env2;
+	struct queue_rcpt r[1];
+	struct deliverer *d;
+	struct arena *arena = arena_new(0);
+	const char *error;
+	const char *msg = "From: bob@example.test\r\nSubject: slow\r\n\r\nhi\r\n";
+	char id[64], path[1024], buf[8192];
+	unsigned int tries, before = count_new("bob");
+	int ret = 1;
+	FILE *f;
+	DIR *dir;
+	struct dirent *de;
+	bool found = false;
+
+	memset(&env, 0, sizeof(env));
+	memset(r, 0, sizeof(r));
+	memset(fake_rcpts_seen, 0, sizeof(fake_rcpts_seen));
+	set->delivery_delay_warning = 60;
+	w = queue_writer_new(queue, &error);
+	strcpy(id, queue_writer_id(w));
+	assert_int_equal(queue_writer_write(w, msg, strlen(msg), &error), 0);
+	env.created = time(NULL) - 3600;
+	env.sender = "bob@example.test";
+	r[0].address = "late@remote.test";
+	env.rcpts = r;
+	env.rcpt_count = 1;
+	assert_int_equal(queue_commit(&w, &env, &error), 0);
+
+	d = deliverer_start(set, queue, 1, &error);
+	assert_non_null(d);
+	deliverer_set_outbound(d, (struct outbound *)(uintptr_t)1);
+	for (tries = 0; tries < 400; tries++) {
+		ret = queue_read(queue, arena, id, &env2, &error);
+		if (ret == 0 && count_new("bob") >= before + 1)
+			break;
+		usleep(25000);
+	}
+	deliverer_stop(&d);
+	set->delivery_delay_warning = 0;
+	assert_int_equal(ret, 0);
+	assert_int_equal(fake_rcpts_seen[0], 2);
+	assert_int_equal(count_new("bob"), before + 1);
+	/* the one new message is the delay warning */
+	snprintf(path, sizeof(path), "%s/mail/example.test/bob/new", tmpdir);
+	dir = opendir(path);
+	assert_non_null(dir);
+	while ((de = readdir(dir)) != NULL && !found) {
+		char file[2048];
+		size_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(file, sizeof(file), "%s/%s", path, de->d_name);
+		f = fopen(file, "r");
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		found = strstr(buf, "Action: delayed") != NULL;
+	}
+	closedir(dir);
+	assert_true(found);
+	arena_free(&arena);
+}
+
 static int setup(void **state)
 {
 	struct accounts *acc;
@@ -195,6 +265,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_remote_outcomes),
+		cmocka_unit_test(test_delay_warning),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

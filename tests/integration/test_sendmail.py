@@ -175,7 +175,12 @@ def test_remote_recipient_stays_queued(srv):
                    "someone@remote.test", input=MSG)
     assert res.returncode == 0, res.stderr
     one_message(srv, "alice@example.test")
-    q = queue_list(srv)
+    everything = queue_list(srv)
+    # NOTIFY=SUCCESS: alice's local delivery owes the sender a "delivered"
+    # notice (RFC 3461 5.2.3), queued from <> to the (remote) sender
+    notices = [m for m in everything if m["sender"] == ""]
+    assert len(notices) == 1
+    q = [m for m in everything if m["sender"] != ""]
     assert len(q) == 1
     states = {r["address"]: r["state"] for r in q[0]["recipients"]}
     assert states == {"alice@example.test": "delivered", "someone@remote.test": "pending"}

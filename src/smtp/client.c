@@ -67,6 +67,11 @@ enum rcpt_state {
 struct smtp_client {
 	struct net_loop *loop;
 	struct net_conn *conn;
+	/* inside one of our callbacks (which may call the owner back, and the
+	   owner may free us): smtp_client_free() then only closes the
+	   connection, and the last callback to return frees the memory */
+	unsigned int busy;
+	bool free_pending;
 	struct smtp_client_settings set;
 	enum client_state state;
 	char peer[INET6_ADDRSTRLEN + 10];
@@ -186,13 +191,8 @@ static void txn_free_arrays(struct smtp_client *c)
 	i_free(c->cmd_rcpt);
 }
 
-void smtp_client_free(struct smtp_client **client)
+static void client_destroy(struct smtp_client *c)
 {
-	struct smtp_client *c = *client;
-
-	if (c == NULL)
-		return;
-	*client = NULL;
 	net_conn_close(&c->conn);
 	event_free(c->defer_ev);
 	smtp_reply_parser_deinit(&c->parser);
@@ -200,6 +200,31 @@ void smtp_client_free(struct smtp_client **client)
 	txn_free_arrays(c);
 	free(c->defer_error);
 	free(c);
+}
+
+void smtp_client_free(struct smtp_client **client)
+{
+	struct smtp_client *c = *client;
+
+	if (c == NULL)
+		return;
+	*client = NULL;
+	if (c->busy > 0) {
+		/* freed from inside our own callback: no more input, and the
+		   memory goes when that callback returns */
+		net_conn_close(&c->conn);
+		event_del(c->defer_ev);
+		c->free_pending = true;
+		return;
+	}
+	client_destroy(c);
+}
+
+static void client_unbusy(struct smtp_client *c)
+{
+	i_assert(c->busy > 0);
+	if (--c->busy == 0 && c->free_pending)
+		client_destroy(c);
 }
 
 void smtp_client_quit(struct smtp_client **client)
@@ -251,7 +276,18 @@ bool smtp_client_usable(const struct smtp_client *client)
 	return client->state == ST_READY && !client->dead && client->conn != NULL;
 }
 
+static void defer_event_inner(evutil_socket_t fd, short what, void *ctx);
+
 static void defer_event(evutil_socket_t fd, short what, void *ctx)
+{
+	struct smtp_client *c = ctx;
+
+	c->busy++;
+	defer_event_inner(fd, what, ctx);
+	client_unbusy(c);
+}
+
+static void defer_event_inner(evutil_socket_t fd, short what, void *ctx)
 {
 	struct smtp_client *c = ctx;
 
@@ -269,7 +305,18 @@ static void fail_connect(struct smtp_client *c, const char *error, const struct 
 	c->ready_cb(c, c->ready_ctx, error, reply);
 }
 
+static void conn_event_inner(struct net_conn *conn, void *ctx, enum net_conn_event event);
+
 static void conn_event(struct net_conn *conn, void *ctx, enum net_conn_event event)
+{
+	struct smtp_client *c = ctx;
+
+	c->busy++;
+	conn_event_inner(conn, ctx, event);
+	client_unbusy(c);
+}
+
+static void conn_event_inner(struct net_conn *conn, void *ctx, enum net_conn_event event)
 {
 	struct smtp_client *c = ctx;
 	int err = errno;
@@ -351,7 +398,18 @@ static void conn_event(struct net_conn *conn, void *ctx, enum net_conn_event eve
 	}
 }
 
+static void conn_line_inner(struct net_conn *conn, void *ctx, const char *line, size_t len);
+
 static void conn_line(struct net_conn *conn, void *ctx, const char *line, size_t len)
+{
+	struct smtp_client *c = ctx;
+
+	c->busy++;
+	conn_line_inner(conn, ctx, line, len);
+	client_unbusy(c);
+}
+
+static void conn_line_inner(struct net_conn *conn, void *ctx, const char *line, size_t len)
 {
 	struct smtp_client *c = ctx;
 	struct smtp_reply *reply;
@@ -942,7 +1000,18 @@ static void send_body_chunk(struct smtp_client *c)
 	buf_free(&out);
 }
 
+static void conn_drained_inner(struct net_conn *conn, void *ctx);
+
 static void conn_drained(struct net_conn *conn, void *ctx)
+{
+	struct smtp_client *c = ctx;
+
+	c->busy++;
+	conn_drained_inner(conn, ctx);
+	client_unbusy(c);
+}
+
+static void conn_drained_inner(struct net_conn *conn, void *ctx)
 {
 	struct smtp_client *c = ctx;
 

@@ -128,6 +128,19 @@ static const char *msgid_from_brackets(struct arena *arena, const char *value, s
 	buf_init(&b, BUF_MAX_UNLIMITED);
 	append(&b, "<", 1);
 	while (i < len && value[i] != '>') {
+		if (value[i] == '"') {
+			/* RFC 5322 3.6.4 / 4.5.4: a quoted id-left is kept as
+			   written, its spaces included */
+			size_t end = skip_quoted(value, len, i);
+
+			for (; i < end; i++) {
+				/* folds and NULs are not part of it (the id is
+				   a C string) */
+				if (value[i] != '\0' && value[i] != '\r' && value[i] != '\n')
+					append(&b, value + i, 1);
+			}
+			continue;
+		}
 		if (value[i] == '(') {
 			i = skip_comment(value, len, i);
 			continue;

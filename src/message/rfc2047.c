@@ -140,6 +140,11 @@ static bool parse_encoded_word(const char *p, size_t len, struct encoded_word *w
 	while (i < len && p[i] != '?') {
 		if (p[i] == '\r' || p[i] == '\n')
 			return false;
+		/* RFC 2047 2: encoded-text has no SPACE. Base64 never does, so
+		   "=?utf-8?b?bad base64!?=" is plain text; broken Q words with
+		   spaces are common in real mail and still decoded, as readers do. */
+		if ((p[i] == ' ' || p[i] == '\t') && word_r->encoding == 'B')
+			return false;
 		i++;
 	}
 	if (i + 1 >= len || p[i + 1] != '=')

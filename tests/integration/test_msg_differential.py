@@ -50,6 +50,10 @@ FILES = sorted(p.name for p in CORPUS.glob("*.eml"))
 # compare_message() (e.g. "part[1.2].text", "msg[2].subject"; "[" is written
 # "[[]" in a pattern); the same rows are in docs/differential.md.
 KNOWN = {
+    ("34-encoded-word-broken.eml", "subject"):
+        "=?utf-8?b?bad base64!?= contains SPACE, so it is not an encoded word "
+        "(RFC 2047 2) and tern keeps it as written; Python strips the "
+        "=?utf-8?b? and ?= and shows 'bad base64!'",
     ("37-address-comments.eml", "to"):
         "with no display name, tern takes a comment beside the addr-spec as the "
         "name (the legacy `a@b (Name)` form, as Dovecot does), also when the "
@@ -156,10 +160,6 @@ KNOWN = {
 # (file, field pattern) -> a tern bug reported to the lead and not fixed
 # yet. These make the file's test xfail; once fixed, the entry must go.
 TERN_BUGS = {
-    ("34-encoded-word-broken.eml", "subject"):
-        "=?utf-8?b?bad base64!?= contains SPACE, so it is not an encoded word "
-        "(RFC 2047 2: encoded-text excludes SPACE) and must stay as written; "
-        "tern base64-decodes 'badbase64!' into garbage",
 }
 
 _parse_cache = {}
@@ -567,7 +567,6 @@ def test_known_differences_still_happen(tern_bin):
     assert not stale, f"entries that no longer differ (remove them): {stale}"
 
 
-@pytest.mark.xfail(strict=True, reason="tern drops the space inside a quoted id-left")
 def test_quoted_message_id(tern_bin):
     """RFC 5322 3.6.4: id-left may be a quoted string (obs-id-left); keep it."""
     msg = tern_inspect(tern_bin, "36-quoted-local-parts.eml")

@@ -67,6 +67,9 @@ BENCH = os.path.dirname(HERE)
 ROOT = os.path.dirname(BENCH)
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 import dnsserver  # noqa: E402  (tests/integration/dnsserver.py)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchlib import (BenchError, count_files_deep, die, free_port, log, proc_cpu, tree_pids, wait_greeting, wait_until)  # noqa: E402  (bench/benchlib.py)
+
 
 SMTP_SINK = "/usr/sbin/smtp-sink"
 POSTFIX = "/usr/sbin/postfix"
@@ -78,90 +81,6 @@ FILL_SESSIONS = 20      # concurrent SMTP sessions that fill a queue
 FILL_TIMEOUT = 300      # seconds for one fill
 DELIVER_TIMEOUT = 240   # seconds for one timed delivery
 POLL = 0.02             # seconds between checks of the end condition
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-class BenchError(Exception):
-    pass
-
-
-def die(msg):
-    raise BenchError(msg)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def greeting(port, timeout=1.0):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-            s.settimeout(timeout)
-            data = s.recv(512)
-            s.sendall(b"QUIT\r\n")
-            return data.split(b"\r\n")[0].decode("ascii", "replace")
-    except OSError:
-        return None
-
-
-def wait_greeting(port, what, proc=None, secs=30):
-    deadline = time.monotonic() + secs
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            die(f"{what} exited with status {proc.returncode} while starting")
-        g = greeting(port)
-        if g and g.startswith("220"):
-            return g
-        time.sleep(0.1)
-    die(f"{what} gave no 220 greeting on 127.0.0.1:{port} within {secs} s")
-
-
-def wait_until(pred, secs, step=0.05):
-    deadline = time.monotonic() + secs
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
-
-
-def count_files_deep(d):
-    n = 0
-    for _, _, files in os.walk(d):
-        n += len(files)
-    return n
-
-
-def proc_cpu(pid, children=False):
-    """CPU seconds of pid (all threads), plus its reaped children's if asked."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    ticks = int(fields[11]) + int(fields[12])      # utime, stime
-    if children:
-        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def tree_pids(pid):
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        try:
-            for t in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{t}/children") as f:
-                    todo.extend(int(x) for x in f.read().split())
-        except OSError:
-            pass
-    return out
 
 
 # ------------------------------------------------------------------ load ----

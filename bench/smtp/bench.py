@@ -48,6 +48,9 @@ import subprocess
 import sys
 import tempfile
 import time
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchlib import (BenchError, count_files, count_files_deep, die, free_port, greeting, log, proc_cpu, tree_pids, wait_greeting, wait_until)  # noqa: E402  (bench/benchlib.py)
+
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH = os.path.dirname(HERE)
@@ -58,61 +61,6 @@ DOMAIN = "bench.test"
 SENDER = "sender@source.test"
 DELIVER_TIMEOUT = 180   # seconds to wait for the last Maildir file after smtp-source ends
 SOURCE_TIMEOUT = 300    # seconds smtp-source may take for one run
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def die(msg):
-    log(f"bench/smtp: {msg}")
-    sys.exit(1)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def greeting(port, timeout=1.0):
-    """The first line the server sends, or None."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-            s.settimeout(timeout)
-            data = s.recv(512)
-            s.sendall(b"QUIT\r\n")
-            return data.split(b"\r\n")[0].decode("ascii", "replace")
-    except OSError:
-        return None
-
-
-def wait_greeting(port, what, proc=None, secs=30):
-    deadline = time.monotonic() + secs
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            die(f"{what} exited with status {proc.returncode} while starting")
-        g = greeting(port)
-        if g and g.startswith("220"):
-            return g
-        time.sleep(0.1)
-    die(f"{what} gave no 220 greeting on 127.0.0.1:{port} within {secs} s")
-
-
-def count_files(d):
-    try:
-        return sum(1 for e in os.scandir(d) if not e.name.startswith("."))
-    except FileNotFoundError:
-        return 0
-
-
-def wait_until(pred, secs, step=0.05):
-    deadline = time.monotonic() + secs
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 class Postfix:
@@ -193,41 +141,6 @@ class Postfix:
         """CPU seconds used so far by master, its live children and those it reaped."""
         master = self.pid()
         return proc_cpu(master, True) + sum(proc_cpu(p) for p in tree_pids(master)[1:])
-
-
-def proc_cpu(pid, children=False):
-    """CPU seconds of pid (all threads), plus its reaped children's if asked."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    # fields[0] is field 3 (state): utime, stime, cutime, cstime are 14-17
-    ticks = int(fields[11]) + int(fields[12])
-    if children:
-        ticks += int(fields[13]) + int(fields[14])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def tree_pids(pid):
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        try:
-            for t in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{t}/children") as f:
-                    todo.extend(int(x) for x in f.read().split())
-        except OSError:
-            pass
-    return out
-
-
-def count_files_deep(d):
-    n = 0
-    for _, _, files in os.walk(d):
-        n += len(files)
-    return n
 
 
 class Tern:
@@ -487,4 +400,8 @@ def report(servers, sessions, messages, messages_1, size, rounds, idle, results,
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BenchError as e:
+        log(f"bench/smtp: {e}")
+        sys.exit(1)

@@ -52,27 +52,47 @@ static int finish(struct accounts **acc, struct tern_settings **set, int ret, co
 	return ret < 0 ? 1 : 0;
 }
 
-int cmd_user(int argc, char **argv)
+/* Returned by a subcommand runner for bad usage. */
+#define RUN_USAGE (-2)
+
+/* One subcommand of user|alias|domain on an open accounts.db: 0, -1 with
+   *error_r (NULL when already reported), or RUN_USAGE. argv[1] is the
+   subcommand; -c FILE is already taken out. */
+typedef int accounts_run(struct accounts *acc, const char *sub, int argc, char **argv,
+			 const char **error_r);
+
+/* What user, alias and domain share: usage, -c FILE, settings, accounts.db,
+   the exit status. */
+static int accounts_command(int argc, char **argv, const char *usage, accounts_run *run)
 {
-	static const char usage[] =
-		"usage: tern user add [-c FILE] [--apop] ADDRESS   (password from stdin or prompted)\n"
-		"       tern user passwd [-c FILE] ADDRESS\n"
-		"       tern user del [-c FILE] ADDRESS\n"
-		"       tern user list [-c FILE]\n";
 	struct tern_settings *set = NULL;
 	struct accounts *acc;
-	const char *error = NULL, *sub;
-	bool apop = false;
-	char *pw;
-	int i, ret = -1;
+	const char *error = NULL;
+	int ret;
 
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return EX_USAGE;
 	}
-	sub = argv[1];
 	if ((acc = open_for_command(&argc, argv, &set)) == NULL)
 		return 1;
+	/* "tern user -c FILE": nothing left once -c FILE is taken out */
+	ret = argc < 2 ? RUN_USAGE : run(acc, argv[1], argc, argv, &error);
+	if (ret == RUN_USAGE) {
+		fputs(usage, stderr);
+		finish(&acc, &set, 0, NULL);
+		return EX_USAGE;
+	}
+	return finish(&acc, &set, ret, error);
+}
+
+static int run_user(struct accounts *acc, const char *sub, int argc, char **argv,
+		    const char **error_r)
+{
+	bool apop = false;
+	char *pw;
+	int i, ret;
+
 	/* --apop anywhere after the subcommand */
 	for (i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--apop") == 0) {
@@ -82,94 +102,80 @@ int cmd_user(int argc, char **argv)
 			i--;
 		}
 	}
-	if (strcmp(sub, "list") == 0 && argc == 2) {
-		ret = accounts_user_list(acc, print_user, NULL, &error);
-	} else if (strcmp(sub, "add") == 0 && argc == 3) {
+	if (strcmp(sub, "list") == 0 && argc == 2)
+		return accounts_user_list(acc, print_user, NULL, error_r);
+	if (strcmp(sub, "add") == 0 && argc == 3) {
 		if ((pw = cli_read_password("Password: ")) == NULL)
-			return finish(&acc, &set, -1, NULL);
-		ret = accounts_user_add(acc, argv[2], pw, apop, &error);
+			return -1;
+		ret = accounts_user_add(acc, argv[2], pw, apop, error_r);
 		explicit_bzero(pw, strlen(pw));
 		free(pw);
 		if (ret == 0)
 			printf("added %s%s\n", argv[2], apop ? " (APOP enabled)" : "");
-	} else if (strcmp(sub, "passwd") == 0 && argc == 3 && !apop) {
-		if (accounts_user_exists(acc, argv[2]) <= 0)
-			return finish(&acc, &set, -1, "no such user");
+		return ret;
+	}
+	if (strcmp(sub, "passwd") == 0 && argc == 3 && !apop) {
+		if (accounts_user_exists(acc, argv[2]) <= 0) {
+			*error_r = "no such user";
+			return -1;
+		}
 		if ((pw = cli_read_password("New password: ")) == NULL)
-			return finish(&acc, &set, -1, NULL);
-		ret = accounts_user_passwd(acc, argv[2], pw, &error);
+			return -1;
+		ret = accounts_user_passwd(acc, argv[2], pw, error_r);
 		explicit_bzero(pw, strlen(pw));
 		free(pw);
-	} else if (strcmp(sub, "del") == 0 && argc == 3 && !apop) {
-		ret = accounts_user_del(acc, argv[2], &error);
-	} else {
-		fputs(usage, stderr);
-		finish(&acc, &set, 0, NULL);
-		return EX_USAGE;
+		return ret;
 	}
-	return finish(&acc, &set, ret, error);
+	if (strcmp(sub, "del") == 0 && argc == 3 && !apop)
+		return accounts_user_del(acc, argv[2], error_r);
+	return RUN_USAGE;
+}
+
+int cmd_user(int argc, char **argv)
+{
+	return accounts_command(argc, argv,
+		"usage: tern user add [-c FILE] [--apop] ADDRESS   (password from stdin or prompted)\n"
+		"       tern user passwd [-c FILE] ADDRESS\n"
+		"       tern user del [-c FILE] ADDRESS\n"
+		"       tern user list [-c FILE]\n", run_user);
+}
+
+static int run_alias(struct accounts *acc, const char *sub, int argc, char **argv,
+		     const char **error_r)
+{
+	if (strcmp(sub, "list") == 0 && argc == 2)
+		return accounts_alias_list(acc, print_alias, NULL, error_r);
+	if (strcmp(sub, "add") == 0 && argc >= 4)
+		return accounts_alias_add(acc, argv[2], (const char *const *)&argv[3],
+					  (size_t)(argc - 3), error_r);
+	if (strcmp(sub, "del") == 0 && (argc == 3 || argc == 4))
+		return accounts_alias_del(acc, argv[2], argc == 4 ? argv[3] : NULL, error_r);
+	return RUN_USAGE;
 }
 
 int cmd_alias(int argc, char **argv)
 {
-	static const char usage[] =
+	return accounts_command(argc, argv,
 		"usage: tern alias add [-c FILE] ALIAS TARGET...   (ALIAS: name@domain, or @domain for a catch-all)\n"
 		"       tern alias del [-c FILE] ALIAS [TARGET]\n"
-		"       tern alias list [-c FILE]\n";
-	struct tern_settings *set = NULL;
-	struct accounts *acc;
-	const char *error = NULL, *sub;
-	int ret = -1;
+		"       tern alias list [-c FILE]\n", run_alias);
+}
 
-	if (argc < 2) {
-		fputs(usage, stderr);
-		return EX_USAGE;
-	}
-	sub = argv[1];
-	if ((acc = open_for_command(&argc, argv, &set)) == NULL)
-		return 1;
-	if (strcmp(sub, "list") == 0 && argc == 2) {
-		ret = accounts_alias_list(acc, print_alias, NULL, &error);
-	} else if (strcmp(sub, "add") == 0 && argc >= 4) {
-		ret = accounts_alias_add(acc, argv[2], (const char *const *)&argv[3],
-					 (size_t)(argc - 3), &error);
-	} else if (strcmp(sub, "del") == 0 && (argc == 3 || argc == 4)) {
-		ret = accounts_alias_del(acc, argv[2], argc == 4 ? argv[3] : NULL, &error);
-	} else {
-		fputs(usage, stderr);
-		finish(&acc, &set, 0, NULL);
-		return EX_USAGE;
-	}
-	return finish(&acc, &set, ret, error);
+static int run_domain(struct accounts *acc, const char *sub, int argc, char **argv,
+		      const char **error_r)
+{
+	if (strcmp(sub, "list") == 0 && argc == 2)
+		return accounts_domain_list(acc, print_domain, NULL, error_r);
+	if (strcmp(sub, "add") == 0 && argc == 3)
+		return accounts_domain_add(acc, argv[2], error_r);
+	if (strcmp(sub, "del") == 0 && argc == 3)
+		return accounts_domain_del(acc, argv[2], error_r);
+	return RUN_USAGE;
 }
 
 int cmd_domain(int argc, char **argv)
 {
-	static const char usage[] =
+	return accounts_command(argc, argv,
 		"usage: tern domain add|del [-c FILE] DOMAIN\n"
-		"       tern domain list [-c FILE]\n";
-	struct tern_settings *set = NULL;
-	struct accounts *acc;
-	const char *error = NULL, *sub;
-	int ret = -1;
-
-	if (argc < 2) {
-		fputs(usage, stderr);
-		return EX_USAGE;
-	}
-	sub = argv[1];
-	if ((acc = open_for_command(&argc, argv, &set)) == NULL)
-		return 1;
-	if (strcmp(sub, "list") == 0 && argc == 2) {
-		ret = accounts_domain_list(acc, print_domain, NULL, &error);
-	} else if (strcmp(sub, "add") == 0 && argc == 3) {
-		ret = accounts_domain_add(acc, argv[2], &error);
-	} else if (strcmp(sub, "del") == 0 && argc == 3) {
-		ret = accounts_domain_del(acc, argv[2], &error);
-	} else {
-		fputs(usage, stderr);
-		finish(&acc, &set, 0, NULL);
-		return EX_USAGE;
-	}
-	return finish(&acc, &set, ret, error);
+		"       tern domain list [-c FILE]\n", run_domain);
 }

@@ -216,12 +216,22 @@ static void write_msgid_list(struct inspect_ctx *ctx, const struct msg_header *h
 	json_array_end(ctx->w);
 }
 
+
+/* The address fields of docs/msg-inspect.md, in order: JSON key, header name. */
+static const struct {
+	const char *key, *field;
+} address_fields[] = {
+	{ "from", "From" }, { "sender", "Sender" }, { "reply_to", "Reply-To" },
+	{ "to", "To" }, { "cc", "Cc" }, { "bcc", "Bcc" },
+};
+
 static void write_message(struct inspect_ctx *ctx, const struct mime_part *root, size_t size,
 			  const char *section)
 {
 	struct json_writer *w = ctx->w;
 	const struct msg_header *hdr = &root->header;
 	const struct msg_header_field *f;
+	size_t i;
 
 	json_object_begin(w);
 	json_key(w, "size");
@@ -247,18 +257,10 @@ static void write_message(struct inspect_ctx *ctx, const struct mime_part *root,
 	f = msg_header_get(hdr, "Subject");
 	json_string(w, f == NULL ? NULL : msg_hv_decode_unstructured(ctx->arena, f->value, f->value_len));
 
-	json_key(w, "from");
-	write_address_field(ctx, hdr, "From");
-	json_key(w, "sender");
-	write_address_field(ctx, hdr, "Sender");
-	json_key(w, "reply_to");
-	write_address_field(ctx, hdr, "Reply-To");
-	json_key(w, "to");
-	write_address_field(ctx, hdr, "To");
-	json_key(w, "cc");
-	write_address_field(ctx, hdr, "Cc");
-	json_key(w, "bcc");
-	write_address_field(ctx, hdr, "Bcc");
+	for (i = 0; i < N_ELEMENTS(address_fields); i++) {
+		json_key(w, address_fields[i].key);
+		write_address_field(ctx, hdr, address_fields[i].field);
+	}
 
 	json_key(w, "message_id");
 	f = msg_header_get(hdr, "Message-ID");

@@ -4,13 +4,15 @@
 #include "lib.h"
 
 /*
- * The delivery agent: takes committed messages off the queue and delivers
- * their local recipients into Maildir (tmp, write, rename into new/; a batch
- * of deliveries shares one syncfs before any of them is recorded as
- * delivered). Recipients in other domains stay pending for the outbound
- * SMTP client. It runs in threads of its own, never on an event loop.
+ * The queue manager: takes committed messages off the queue, delivers their
+ * local recipients into Maildir (tmp, write, rename into new/; a batch of
+ * deliveries shares one syncfs before any of them is recorded as
+ * delivered), hands remote recipients to outbound delivery (once
+ * deliverer_set_outbound() was called) and records the outcomes, sending
+ * DSNs (dsn.h) where they are owed. It runs in threads of its own, never on
+ * an event loop.
  *
- * At start it scans the queue (queue_scan): messages found then may have
+ * At start it recovers the queue (queue_recover): messages found then may have
  * been half delivered before a crash, so each of their local recipients is
  * first looked for in its Maildir by delivery tag and not delivered twice.
  */

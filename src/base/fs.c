@@ -33,12 +33,21 @@ int fs_mkdir_parents(const char *path, mode_t parent_mode, mode_t mode, char **f
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(copy, parent_mode) < 0 && errno != EEXIST)
+		if (mkdir(copy, parent_mode) == 0) {
+			/* the mode asked for, whatever the umask */
+			if (chmod(copy, parent_mode) < 0)
+				goto fail;
+		} else if (errno != EEXIST) {
 			goto fail;
+		}
 		*p = '/';
 	}
-	if (mkdir(copy, mode) < 0 && errno != EEXIST)
+	if (mkdir(copy, mode) == 0) {
+		if (chmod(copy, mode) < 0)
+			goto fail;
+	} else if (errno != EEXIST) {
 		goto fail;
+	}
 	free(copy);
 	return 0;
 fail:

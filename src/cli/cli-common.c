@@ -46,6 +46,8 @@ struct tern_settings *cli_load_settings(const char *config_path)
 	const char *error;
 	char *merror;
 
+	/* files made in data_dir are the server's alone */
+	umask(077);
 	if (settings_load(config_path, false, &set, &merror) < 0) {
 		fprintf(stderr, "tern: %s\n", merror);
 		i_free(merror);

@@ -15,6 +15,7 @@ struct accounts;
 #define EX_CANTCREAT 73
 #define EX_IOERR 74
 #define EX_TEMPFAIL 75
+#define EX_NOPERM 77
 #define EX_CONFIG 78
 
 /* Take "-c FILE" / "-cFILE" / "--config FILE" out of argv (anywhere after the

@@ -1,27 +1,26 @@
 /*
  * tern sendmail: the sendmail(8) interface that cron, git send-email, mutt
- * and other Unix programs use to submit mail. It queues the message in
- * data_dir/queue itself (no network), delivers its local recipients at
- * once, and leaves remote ones to the server. Exit status per sysexits(3).
+ * and other Unix programs use to submit mail. Run by root or the server's
+ * user, it queues the message in data_dir/queue itself (no network,
+ * submit.h), delivers its local recipients at once, and leaves remote ones
+ * to the server. Run by anyone else, it leaves the message in the maildrop
+ * for the server to submit (maildrop.h). Exit status per sysexits(3).
  * Options and behaviour: docs/sendmail.md.
  */
 #include "lib.h"
 #include "cli.h"
 #include "cli-common.h"
 #include "accounts.h"
-#include "address.h"
 #include "arena.h"
 #include "buf.h"
-#include "date.h"
 #include "deliver.h"
-#include "header.h"
 #include "log.h"
-#include "mime.h"
+#include "maildrop.h"
 #include "queue.h"
 #include "settings.h"
 #include "smtp-command.h"
 #include "tern-limits.h"
-#include "uid.h"
+#include "submit.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -46,378 +45,95 @@ enum mode {
 };
 
 struct sendmail {
+	struct submit sub;          /* who, -f -F -N -R -V, and where it goes */
 	struct tern_settings *set;
 	struct arena *perm;         /* lives as long as the command */
-	struct arena *arena;        /* one message (cleared between -bs transactions) */
-	struct accounts *acc;
-	struct queue *queue;
-
-	const char *user;           /* the calling Unix user's login name */
-	unsigned int uid;
-	const char *gecos;          /* the user's full name from passwd, or NULL */
-	const char *full_name;      /* -F */
-	const char *from;           /* -f/-r: "" for <>, NULL when not given */
-	const char *qualify;        /* domain for addresses without one */
 	bool extract;               /* -t */
 	bool ignore_dots;           /* -i, -oi */
-	unsigned int notify;        /* -N (enum queue_notify), 0 = not given */
-	enum queue_ret ret;         /* -R */
-	const char *envid;          /* -V */
-	uint64_t max_size;
+	/* the caller cannot reach data_dir: messages go through the maildrop
+	   (maildrop.h) and the server checks the recipients */
+	bool drop;
 };
 
-/* The envelope being built: final targets, one per mailbox. */
-struct rcpt_set {
-	struct queue_rcpt *rcpts;
-	unsigned int count, alloc;
-	unsigned int local, remote;
-	unsigned int given;         /* recipients as given (before expansion) */
-};
-
-enum add_result {
-	ADD_OK,
-	ADD_UNKNOWN,    /* an unknown local recipient */
-	ADD_BAD,        /* not an address */
-	ADD_ERROR,      /* accounts.db failed */
-};
-
-/* A message read and put into canonical form (CRLF) */
-struct message {
-	const unsigned char *data;
-	size_t size;
-	size_t header_end;          /* end of the header fields */
-	size_t body;                /* start of the body (after the blank line, if any) */
-	struct msg_header *header;
-	bool have_from, have_date, have_message_id;
-};
-
-static const char *qualify(struct sendmail *sm, struct arena *arena, const char *address);
-static enum add_result add_recipient(struct sendmail *sm, struct rcpt_set *rs,
-				     const char *address, unsigned int notify,
-				     const char *orcpt, const char **error_r);
-static int add_address_list(struct sendmail *sm, struct rcpt_set *rs, const char *text,
-			    size_t len, const char *what);
-static int canonicalize(const unsigned char *in, size_t len, bool stop_at_dot, uint64_t max,
-			buf_t *out);
-static void message_scan(struct arena *arena, const buf_t *b, struct message *msg_r);
-static bool is_removed_field(const struct msg_header_field *f);
-static int queue_message(struct sendmail *sm, const char *sender, struct rcpt_set *rs,
-			 const struct message *msg, const char **id_r, const char **error_r);
-static void deliver_now(struct sendmail *sm, const char *id, const struct rcpt_set *rs);
-
-static const char *qualify(struct sendmail *sm, struct arena *arena, const char *address)
+/* What a failed submit_add*() means for the caller: the exit status, after
+   saying why. */
+static int add_failed(enum submit_add result, const char *what, const char *bad,
+		      const char *error)
 {
-	if (strchr(address, '@') != NULL)
-		return address;
-	return arena_printf(arena, "%s@%s", address, sm->qualify);
-}
-
-static enum add_result add_recipient(struct sendmail *sm, struct rcpt_set *rs,
-				     const char *address, unsigned int notify,
-				     const char *orcpt, const char **error_r)
-{
-	struct accounts_target *targets;
-	const char *norm;
-	unsigned int n, i, k;
-	int ret;
-
-	norm = accounts_normalize(sm->arena, qualify(sm, sm->arena, address));
-	if (norm == NULL)
-		return ADD_BAD;
-	ret = accounts_resolve(sm->acc, sm->arena, norm, &targets, &n, error_r);
-	if (ret < 0)
-		return ADD_ERROR;
-	if (ret == 0)
-		return ADD_UNKNOWN;
-	rs->given++;
-	for (i = 0; i < n; i++) {
-		struct queue_rcpt *r;
-
-		/* one queue recipient per mailbox, however many ways lead to it */
-		for (k = 0; k < rs->count; k++) {
-			if (strcmp(rs->rcpts[k].address, targets[i].address) == 0)
-				break;
-		}
-		if (k < rs->count)
-			continue;
-		if (rs->count == rs->alloc) {
-			unsigned int nalloc = rs->alloc == 0 ? 8 : rs->alloc * 2;
-
-			rs->rcpts = arena_realloc(sm->arena, rs->rcpts,
-						  sizeof(*rs->rcpts) * rs->alloc,
-						  sizeof(*rs->rcpts) * nalloc);
-			rs->alloc = nalloc;
-		}
-		r = &rs->rcpts[rs->count++];
-		memset(r, 0, sizeof(*r));
-		r->address = targets[i].address;
-		if (strcmp(norm, targets[i].address) != 0)
-			r->original = norm;
-		r->orcpt = orcpt;
-		r->notify = notify;
-		r->state = QUEUE_RCPT_PENDING;
-		if (targets[i].local)
-			rs->local++;
-		else
-			rs->remote++;
+	switch (result) {
+	case SUBMIT_ADD_OK:
+		return EX_OK;
+	case SUBMIT_ADD_UNKNOWN:
+		fprintf(stderr, "tern sendmail: <%s>: unknown local recipient\n", bad);
+		return EX_NOUSER;
+	case SUBMIT_ADD_BAD:
+		fprintf(stderr, "tern sendmail: %s: bad address %s\n", what, log_value(bad, strlen(bad), 200));
+		return EX_DATAERR;
+	case SUBMIT_ADD_ERROR:
+		fprintf(stderr, "tern sendmail: %s\n", error);
+		return EX_TEMPFAIL;
 	}
-	return ADD_OK;
-}
-
-/* Recipients from an argument or a header field: an address list
-   ("a@x, Name <b@y>", groups allowed); a bare name is qualified with the
-   first local domain. Returns EX_OK or the exit status after printing why. */
-static int add_address_list(struct sendmail *sm, struct rcpt_set *rs, const char *text,
-			    size_t len, const char *what)
-{
-	struct msg_address *a;
-	const char *spec, *error = NULL;
-
-	for (a = msg_address_parse(sm->arena, text, len); a != NULL; a = a->next) {
-		if (a->group_start || a->group_end)
-			continue;
-		if (a->mailbox == NULL || a->mailbox[0] == '\0') {
-			fprintf(stderr, "tern sendmail: %s: bad address %s\n", what,
-				log_value(text, len, 200));
-			return EX_DATAERR;
-		}
-		spec = a->domain == NULL ? qualify(sm, sm->arena, a->mailbox) :
-			msg_address_spec(sm->arena, a);
-		switch (add_recipient(sm, rs, spec, sm->notify, NULL, &error)) {
-		case ADD_OK:
-			break;
-		case ADD_UNKNOWN:
-			fprintf(stderr, "tern sendmail: <%s>: unknown local recipient\n", spec);
-			return EX_NOUSER;
-		case ADD_BAD:
-			fprintf(stderr, "tern sendmail: %s: bad address <%s>\n", what, spec);
-			return EX_DATAERR;
-		case ADD_ERROR:
-			fprintf(stderr, "tern sendmail: %s\n", error);
-			return EX_TEMPFAIL;
-		}
-	}
-	return EX_OK;
-}
-
-/* Copy the message into out with every line ending in CRLF (RFC 5322
-   2.1: bare LF becomes CRLF, a lone CR is kept), dropping a leading mbox
-   "From " line. stop_at_dot: a line holding only "." ends the message
-   (sendmail without -i); the rest is ignored. -1 when over max. */
-static int canonicalize(const unsigned char *in, size_t len, bool stop_at_dot, uint64_t max,
-			buf_t *out)
-{
-	size_t pos = 0, end, line_len;
-	const unsigned char *nl;
-
-	if (len >= 5 && memcmp(in, "From ", 5) == 0) {
-		nl = memchr(in, '\n', len);
-		pos = nl == NULL ? len : (size_t)(nl - in) + 1;
-	}
-	while (pos < len) {
-		nl = memchr(in + pos, '\n', len - pos);
-		end = nl == NULL ? len : (size_t)(nl - in);
-		line_len = end - pos;
-		if (line_len > 0 && in[end - 1] == '\r' && nl != NULL)
-			line_len--;
-		if (stop_at_dot && line_len == 1 && in[pos] == '.')
-			return 0;
-		/* size arithmetic: the line plus CRLF */
-		if ((uint64_t)buf_len(out) + line_len + 2 > max)
-			return -1;
-		if (buf_append(out, in + pos, line_len) < 0 || buf_append(out, "\r\n", 2) < 0)
-			return -1;
-		pos = nl == NULL ? len : end + 1;
-	}
-	return 0;
-}
-
-static bool is_field_name(const unsigned char *p, size_t len)
-{
-	size_t i = 0;
-
-	/* RFC 5322 3.6.8 ftext, then optional WSP (obsolete syntax, 4.5.8) */
-	while (i < len && p[i] >= 33 && p[i] <= 126 && p[i] != ':')
-		i++;
-	if (i == 0)
-		return false;
-	while (i < len && (p[i] == ' ' || p[i] == '\t'))
-		i++;
-	return i < len && p[i] == ':';
-}
-
-/* Where the header ends: at the empty line, or before the first line that
-   is not a header field (then the body starts there and a blank line is
-   put in when the message is written). */
-static void message_scan(struct arena *arena, const buf_t *b, struct message *msg_r)
-{
-	const unsigned char *d = b->data;
-	size_t len = buf_len(b), pos = 0, eol;
-	const unsigned char *crlf;
-	struct mime_part *root;
-
-	memset(msg_r, 0, sizeof(*msg_r));
-	msg_r->data = d;
-	msg_r->size = len;
-	while (pos < len) {
-		crlf = memmem(d + pos, len - pos, "\r\n", 2);
-		eol = crlf == NULL ? len : (size_t)(crlf - d);
-		if (eol == pos) {
-			msg_r->header_end = pos;
-			msg_r->body = pos + 2;
-			goto parse;
-		}
-		if (d[pos] == ' ' || d[pos] == '\t') {
-			if (pos == 0)
-				break;
-		} else if (!is_field_name(d + pos, eol - pos)) {
-			break;
-		}
-		pos = crlf == NULL ? len : eol + 2;
-	}
-	msg_r->header_end = pos;
-	msg_r->body = pos;
-parse:
-	root = mime_parse(arena, d, msg_r->header_end, NULL);
-	msg_r->header = &root->header;
-	msg_r->have_from = msg_header_get(msg_r->header, "From") != NULL;
-	msg_r->have_date = msg_header_get(msg_r->header, "Date") != NULL;
-	msg_r->have_message_id = msg_header_get(msg_r->header, "Message-ID") != NULL;
-}
-
-/* Bcc and Resent-Bcc never leave with the message (RFC 5322 3.6.3: the
-   first method, as sendmail does, with or without -t). */
-static bool is_removed_field(const struct msg_header_field *f)
-{
-	return i_strcasecmp(f->name, "Bcc") == 0 || i_strcasecmp(f->name, "Resent-Bcc") == 0;
-}
-
-static bool has_8bit(const unsigned char *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		if (p[i] >= 0x80)
-			return true;
-	}
-	return false;
-}
-
-/* The envelope sender: -f, else user@hostname ("" for <>). */
-static const char *default_sender(struct sendmail *sm)
-{
-	if (sm->from != NULL)
-		return sm->from;
-	return arena_printf(sm->arena, "%s@%s", sm->user, sm->set->hostname);
-}
-
-static int queue_message(struct sendmail *sm, const char *sender, struct rcpt_set *rs,
-			 const struct message *msg, const char **id_r, const char **error_r)
-{
-	struct queue_writer *w;
-	struct queue_envelope env;
-	time_t now = time(NULL);
-	char date[MSG_DATE_MAX];
-	const char *id;
-	size_t pos, hdr_len;
-	unsigned int i;
-	buf_t b;
-	int ret = -1;
-
-	if ((w = queue_writer_new(sm->queue, error_r)) == NULL)
-		return -1;
-	id = arena_strdup(sm->arena, queue_writer_id(w));
-	msg_date_format(now, msg_date_local_offset(now), date);
-	buf_init(&b, BUF_MAX_UNLIMITED);
-	/* RFC 5321 4.4: our trace field first */
-	if (buf_printf(&b, "Received: by %s (tern sendmail, from userid %u)\r\n\tid %s; %s\r\n",
-		       sm->set->hostname, sm->uid, id, date) < 0)
-		goto out;
-	/* the header as given, without Bcc */
-	pos = 0;
-	for (i = 0; i < msg->header->count; i++) {
-		const struct msg_header_field *f = &msg->header->fields[i];
-
-		if (!is_removed_field(f))
-			continue;
-		if (buf_append(&b, msg->data + pos, f->offset - pos) < 0)
-			goto out;
-		pos = f->offset + f->size;
-	}
-	if (buf_append(&b, msg->data + pos, msg->header_end - pos) < 0)
-		goto out;
-	/* RFC 6409 8.1-8.3: what a submission lacks */
-	if (!msg->have_from) {
-		const char *addr = sender[0] != '\0' ? sender :
-			arena_printf(sm->arena, "%s@%s", sm->user, sm->set->hostname);
-		const char *at = strrchr(addr, '@');
-		const char *name = sm->full_name != NULL ? sm->full_name : sm->gecos;
-
-		if (buf_printf(&b, "From: %s\r\n",
-			       msg_address_format(sm->arena, name,
-						  at == NULL ? addr :
-						  arena_strndup(sm->arena, addr, (size_t)(at - addr)),
-						  at == NULL ? NULL : at + 1)) < 0)
-			goto out;
-	}
-	if (!msg->have_date && buf_printf(&b, "Date: %s\r\n", date) < 0)
-		goto out;
-	if (!msg->have_message_id &&
-	    buf_printf(&b, "Message-ID: %s\r\n", uid_message_id(sm->arena, sm->set->hostname)) < 0)
-		goto out;
-	hdr_len = buf_len(&b);
-	if (buf_append(&b, "\r\n", 2) < 0 ||
-	    buf_append(&b, msg->data + msg->body, msg->size - msg->body) < 0)
-		goto out;
-
-	if (queue_writer_write(w, b.data, buf_len(&b), error_r) < 0)
-		goto out;
-	memset(&env, 0, sizeof(env));
-	env.created = now;
-	env.sender = sender;
-	env.envid = sm->envid;
-	env.ret = sm->ret;
-	env.body_8bit = has_8bit(b.data, buf_len(&b));
-	/* RFC 6531: an internationalised header or address */
-	env.smtputf8 = has_8bit(b.data, hdr_len) ||
-		       has_8bit((const unsigned char *)sender, strlen(sender));
-	for (i = 0; i < rs->count; i++) {
-		if (has_8bit((const unsigned char *)rs->rcpts[i].address,
-			     strlen(rs->rcpts[i].address)))
-			env.smtputf8 = true;
-	}
-	env.auth_user = NULL;
-	env.client = arena_printf(sm->arena, "sendmail uid=%u user=%s", sm->uid, sm->user);
-	env.rcpts = rs->rcpts;
-	env.rcpt_count = rs->count;
-	ret = queue_commit(&w, &env, error_r);
-	if (ret == 0) {
-		*id_r = id;
-		log_info("sendmail", "queued id=%s from=<%s> rcpts=%u size=%llu uid=%u", id,
-			 log_str(sender), rs->count, (unsigned long long)env.size, sm->uid);
-	}
-out:
-	if (w != NULL) {
-		if (ret < 0 && *error_r == NULL)
-			*error_r = "message too large";
-		queue_writer_abort(&w);
-	}
-	buf_free(&b);
-	return ret;
+	return EX_SOFTWARE;
 }
 
 /* Local recipients now (no cross-process notify to a server yet);
    remote ones stay queued: nudge a running server to look. */
-static void deliver_now(struct sendmail *sm, const char *id, const struct rcpt_set *rs)
+static void deliver_now(struct sendmail *sm, const char *id, const struct submit_rcpts *rs)
 {
 	const char *error;
 	int pid;
 
-	if (rs->local > 0 && deliver_message_now(sm->set, sm->queue, id, false, &error) < 0)
+	if (rs->local > 0 && deliver_message_now(sm->set, sm->sub.queue, id, false, &error) < 0)
 		fprintf(stderr, "tern sendmail: %s: queued, delivery will be retried: %s\n", id,
 			error);
 	if (rs->remote > 0 && (pid = cli_server_pid(sm->set)) > 0)
 		(void)kill((pid_t)pid, SIGUSR1);
+}
+
+/* Hand a message over: into the queue, or into the maildrop for the server
+   to take. 0, or -1 after saying why. */
+static int submit_message(struct sendmail *sm, const char *from, const struct submit_rcpts *rs,
+			  const struct submit_message *msg, const char **id_r)
+{
+	const char *sender = from != NULL ? from : submit_default_sender(&sm->sub);
+	const char *error = NULL;
+	struct maildrop md;
+	unsigned int i;
+
+	*id_r = NULL;
+	if (!sm->drop) {
+		if (submit_queue(&sm->sub, sender, rs, msg, id_r, &error) < 0) {
+			fprintf(stderr, "tern sendmail: cannot queue the message: %s\n", error);
+			return -1;
+		}
+		deliver_now(sm, *id_r, rs);
+		return 0;
+	}
+	if (rs->count > MAILDROP_RCPTS_MAX) {
+		fprintf(stderr, "tern sendmail: more than %u recipients\n", MAILDROP_RCPTS_MAX);
+		return -1;
+	}
+	memset(&md, 0, sizeof(md));
+	/* the server works the default sender out itself, from the owner */
+	md.from = from;
+	md.full_name = sm->sub.full_name;
+	md.ret = sm->sub.ret;
+	md.envid = sm->sub.envid;
+	md.rcpts = arena_new_array(sm->sub.arena, struct maildrop_rcpt, rs->count);
+	for (i = 0; i < rs->count; i++) {
+		md.rcpts[i].address = rs->rcpts[i].address;
+		md.rcpts[i].notify = rs->rcpts[i].notify;
+		md.rcpts[i].orcpt = rs->rcpts[i].orcpt;
+	}
+	md.rcpt_count = rs->count;
+	md.message = msg->data;
+	md.message_size = msg->size;
+	if (maildrop_write(sm->set->data_dir, &md, &error) < 0) {
+		fprintf(stderr, "tern sendmail: cannot hand the message to the server: %s%s\n", error,
+			errno == ENOENT ? " (tern serve makes the maildrop when it starts)" : "");
+		return -1;
+	}
+	return 0;
 }
 
 /* Read all of stdin (up to max bytes, more is an error). */
@@ -436,16 +152,19 @@ static int read_all(FILE *in, uint64_t max, buf_t *out)
 /* -bm: one message from stdin. */
 static int run_deliver(struct sendmail *sm, int argc, char **argv)
 {
-	struct rcpt_set rs;
-	struct message msg;
+	struct submit *s = &sm->sub;
+	struct submit_rcpts rs;
+	struct submit_message msg;
+	enum submit_add add;
 	buf_t raw, canon;
-	const char *id, *error = NULL;
+	const char *id, *bad = NULL, *error = NULL;
 	int i, ret, r;
 
 	memset(&rs, 0, sizeof(rs));
 	for (i = 0; i < argc; i++) {
-		if ((ret = add_address_list(sm, &rs, argv[i], strlen(argv[i]), "argument")) != EX_OK)
-			return ret;
+		add = submit_add_list(s, &rs, argv[i], strlen(argv[i]), s->notify, &bad, &error);
+		if (add != SUBMIT_ADD_OK)
+			return add_failed(add, "argument", bad, error);
 	}
 	if (!sm->extract && rs.count == 0) {
 		fprintf(stderr, "tern sendmail: no recipients given (use -t to take them from the header)\n");
@@ -454,39 +173,25 @@ static int run_deliver(struct sendmail *sm, int argc, char **argv)
 	/* the limit is the message as stored, a little header added */
 	buf_init(&raw, BUF_MAX_UNLIMITED);
 	buf_init(&canon, BUF_MAX_UNLIMITED);
-	r = read_all(stdin, sm->max_size * 2, &raw);
+	r = read_all(stdin, s->max_size * 2, &raw);
 	if (r == -2) {
 		fprintf(stderr, "tern sendmail: reading standard input: %s\n", strerror(errno));
 		ret = EX_IOERR;
 		goto out;
 	}
-	if (r < 0 || canonicalize(raw.data, buf_len(&raw), !sm->ignore_dots, sm->max_size,
-				  &canon) < 0) {
+	if (r < 0 || submit_canonicalize(raw.data, buf_len(&raw), true, !sm->ignore_dots,
+					 s->max_size, &canon) < 0) {
 		fprintf(stderr, "tern sendmail: message larger than the limit (%llu bytes)\n",
-			(unsigned long long)sm->max_size);
+			(unsigned long long)s->max_size);
 		ret = EX_DATAERR;
 		goto out;
 	}
-	message_scan(sm->arena, &canon, &msg);
+	submit_scan(s->arena, &canon, &msg);
 	if (sm->extract) {
-		/* RFC 5322 3.6.6: a resent message goes to its Resent- recipients */
-		static const char *const plain[] = { "To", "Cc", "Bcc" };
-		static const char *const resent[] = { "Resent-To", "Resent-Cc", "Resent-Bcc" };
-		const char *const *fields = plain;
-		unsigned int f, k;
-
-		for (f = 0; f < 3; f++) {
-			if (msg_header_get(msg.header, resent[f]) != NULL)
-				fields = resent;
-		}
-		for (f = 0; f < 3; f++) {
-			const struct msg_header_field *hf;
-
-			for (k = 0; (hf = msg_header_get_nth(msg.header, fields[f], k)) != NULL; k++) {
-				ret = add_address_list(sm, &rs, hf->value, hf->value_len, fields[f]);
-				if (ret != EX_OK)
-					goto out;
-			}
+		add = submit_add_from_header(s, &rs, &msg, &bad, &error);
+		if (add != SUBMIT_ADD_OK) {
+			ret = add_failed(add, "header", bad, error);
+			goto out;
 		}
 		if (rs.count == 0) {
 			fprintf(stderr, "tern sendmail: no recipients in the message header (-t)\n");
@@ -494,13 +199,8 @@ static int run_deliver(struct sendmail *sm, int argc, char **argv)
 			goto out;
 		}
 	}
-	if (queue_message(sm, default_sender(sm), &rs, &msg, &id, &error) < 0) {
-		fprintf(stderr, "tern sendmail: cannot queue the message: %s\n", error);
-		ret = EX_TEMPFAIL;
-		goto out;
-	}
-	deliver_now(sm, id, &rs);
-	ret = EX_OK;
+	ret = submit_message(sm, s->from, &rs, &msg, &id) < 0 ?
+		EX_TEMPFAIL : EX_OK;
 out:
 	buf_free(&raw);
 	buf_free(&canon);
@@ -512,7 +212,7 @@ out:
 struct bs_txn {
 	bool have_mail;
 	const char *sender;
-	struct rcpt_set rs;
+	struct submit_rcpts rs;
 	bool helo;
 };
 
@@ -532,13 +232,13 @@ static void bs_reset(struct sendmail *sm, struct bs_txn *t)
 {
 	bool helo = t->helo;
 
-	arena_clear(sm->arena);
+	arena_clear(sm->sub.arena);
 	memset(t, 0, sizeof(*t));
 	t->helo = helo;
 	/* MAIL's RET and ENVID belong to one transaction (they lived in
 	   the arena just cleared) */
-	sm->ret = QUEUE_RET_DEFAULT;
-	sm->envid = NULL;
+	sm->sub.ret = QUEUE_RET_DEFAULT;
+	sm->sub.envid = NULL;
 }
 
 /* Read DATA up to the "." line, undoing dot transparency (RFC 5321
@@ -567,7 +267,7 @@ static int bs_read_data(struct sendmail *sm, buf_t *out)
 		}
 		if (too_big)
 			continue;
-		if ((uint64_t)buf_len(out) + len + 2 > sm->max_size ||
+		if ((uint64_t)buf_len(out) + len + 2 > sm->sub.max_size ||
 		    buf_append(out, p, len) < 0 || buf_append(out, "\r\n", 2) < 0)
 			too_big = true;
 	}
@@ -578,9 +278,9 @@ static int bs_read_data(struct sendmail *sm, buf_t *out)
 /* false when stdin ended inside the message */
 static bool bs_data(struct sendmail *sm, struct bs_txn *t)
 {
-	struct message msg;
+	struct submit_message msg;
 	buf_t data;
-	const char *id, *error = NULL;
+	const char *id;
 	int r;
 
 	reply("354 End data with <CR><LF>.<CR><LF>");
@@ -594,15 +294,15 @@ static bool bs_data(struct sendmail *sm, struct bs_txn *t)
 	}
 	if (r > 0) {
 		reply("552 5.3.4 Message too big (limit %llu bytes)",
-		      (unsigned long long)sm->max_size);
+		      (unsigned long long)sm->sub.max_size);
 	} else {
-		message_scan(sm->arena, &data, &msg);
-		if (queue_message(sm, t->sender, &t->rs, &msg, &id, &error) < 0) {
-			reply("451 4.3.0 Cannot queue the message: %s", error);
-		} else {
+		submit_scan(sm->sub.arena, &data, &msg);
+		if (submit_message(sm, t->sender, &t->rs, &msg, &id) < 0)
+			reply("451 4.3.0 Cannot queue the message");
+		else if (id != NULL)
 			reply("250 2.0.0 Ok: queued as %s", id);
-			deliver_now(sm, id, &t->rs);
-		}
+		else
+			reply("250 2.0.0 Ok: handed to the server");
 	}
 	buf_free(&data);
 	bs_reset(sm, t);
@@ -622,18 +322,18 @@ static void bs_rcpt(struct sendmail *sm, struct bs_txn *t, const struct smtp_com
 		return;
 	}
 	addr = cmd->path.postmaster ? "postmaster" : cmd->path.address;
-	switch (add_recipient(sm, &t->rs, addr, cmd->rcpt.notify,
-			      arena_strdup(sm->arena, cmd->rcpt.orcpt), &error)) {
-	case ADD_OK:
+	switch (submit_add_recipient(&sm->sub, &t->rs, addr, cmd->rcpt.notify,
+				     arena_strdup(sm->sub.arena, cmd->rcpt.orcpt), &error)) {
+	case SUBMIT_ADD_OK:
 		reply("250 2.1.5 Ok");
 		break;
-	case ADD_UNKNOWN:
+	case SUBMIT_ADD_UNKNOWN:
 		reply("550 5.1.1 <%s>: Recipient address rejected: no such user here", addr);
 		break;
-	case ADD_BAD:
+	case SUBMIT_ADD_BAD:
 		reply("501 5.1.3 Bad recipient address syntax");
 		break;
-	case ADD_ERROR:
+	case SUBMIT_ADD_ERROR:
 		reply("451 4.3.0 Temporary lookup failure");
 		break;
 	}
@@ -675,7 +375,7 @@ static int run_smtp(struct sendmail *sm)
 			bs_reset(sm, &t);
 			printf("250-%s\r\n250-PIPELINING\r\n250-SIZE %llu\r\n250-8BITMIME\r\n"
 			       "250-SMTPUTF8\r\n250-DSN\r\n250 ENHANCEDSTATUSCODES\r\n",
-			       sm->set->hostname, (unsigned long long)sm->max_size);
+			       sm->set->hostname, (unsigned long long)sm->sub.max_size);
 			fflush(stdout);
 			break;
 		case SMTP_VERB_MAIL:
@@ -683,16 +383,17 @@ static int run_smtp(struct sendmail *sm)
 				reply("503 5.5.1 Error: nested MAIL command");
 				break;
 			}
-			if (cmd.mail.size_given && cmd.mail.size > sm->max_size) {
+			if (cmd.mail.size_given && cmd.mail.size > sm->sub.max_size) {
 				reply("552 5.3.4 Message size exceeds the limit");
 				break;
 			}
 			t.have_mail = true;
-			t.sender = arena_strdup(sm->arena, cmd.path.null ? "" : cmd.path.address);
+			t.sender = arena_strdup(sm->sub.arena, cmd.path.null ? "" : cmd.path.address);
 			/* DSN parameters (RFC 3461 4.3, 4.4) for this message */
-			sm->ret = cmd.mail.ret == SMTP_RET_FULL ? QUEUE_RET_FULL :
-				  cmd.mail.ret == SMTP_RET_HDRS ? QUEUE_RET_HDRS : QUEUE_RET_DEFAULT;
-			sm->envid = arena_strdup(sm->arena, cmd.mail.envid);
+			sm->sub.ret = cmd.mail.ret == SMTP_RET_FULL ? QUEUE_RET_FULL :
+				      cmd.mail.ret == SMTP_RET_HDRS ? QUEUE_RET_HDRS :
+				      QUEUE_RET_DEFAULT;
+			sm->sub.envid = arena_strdup(sm->sub.arena, cmd.mail.envid);
 			reply("250 2.1.0 Ok");
 			break;
 		case SMTP_VERB_RCPT:
@@ -743,31 +444,31 @@ static int run_verify(struct sendmail *sm, int argc, char **argv)
 		return EX_USAGE;
 	}
 	for (i = 0; i < argc; i++) {
-		struct rcpt_set rs;
+		struct submit_rcpts rs;
 		const char *error = NULL;
 		unsigned int k;
 
 		memset(&rs, 0, sizeof(rs));
-		switch (add_recipient(sm, &rs, argv[i], 0, NULL, &error)) {
-		case ADD_OK:
+		switch (submit_add_recipient(&sm->sub, &rs, argv[i], 0, NULL, &error)) {
+		case SUBMIT_ADD_OK:
 			for (k = 0; k < rs.count; k++) {
 				const char *at = strrchr(rs.rcpts[k].address, '@');
 				bool local = at != NULL &&
-					accounts_domain_is_local(sm->acc, at + 1);
+					accounts_domain_is_local(sm->sub.acc, at + 1);
 
 				printf("%s... deliverable: %s <%s>\n", argv[i],
 				       local ? "mailbox" : "remote", rs.rcpts[k].address);
 			}
 			break;
-		case ADD_UNKNOWN:
+		case SUBMIT_ADD_UNKNOWN:
 			printf("%s... unknown local recipient\n", argv[i]);
 			ret = EX_NOUSER;
 			break;
-		case ADD_BAD:
+		case SUBMIT_ADD_BAD:
 			printf("%s... bad address\n", argv[i]);
 			ret = EX_DATAERR;
 			break;
-		case ADD_ERROR:
+		case SUBMIT_ADD_ERROR:
 			fprintf(stderr, "tern sendmail: %s\n", error);
 			return EX_TEMPFAIL;
 		}
@@ -822,7 +523,7 @@ int cmd_sendmail(int argc, char **argv)
 {
 	struct sendmail sm;
 	enum mode mode = MODE_DELIVER;
-	const char *config_path = NULL, *error;
+	const char *config_path = NULL, *from_arg = NULL, *error;
 	struct passwd *pw;
 	int i, ret;
 
@@ -865,10 +566,10 @@ int cmd_sendmail(int argc, char **argv)
 				break;
 			case 'f':
 			case 'r':
-				sm.from = arg;
+				from_arg = arg;
 				break;
 			case 'F':
-				sm.full_name = arg;
+				sm.sub.full_name = arg;
 				break;
 			case 'C':
 				config_path = arg;
@@ -906,7 +607,7 @@ int cmd_sendmail(int argc, char **argv)
 				mode = MODE_FLUSH;
 				break;
 			case 'N':
-				if (parse_notify(arg, &sm.notify) < 0) {
+				if (parse_notify(arg, &sm.sub.notify) < 0) {
 					fprintf(stderr, "tern sendmail: -N %s: want never, or success,failure,delay\n",
 						arg);
 					return EX_USAGE;
@@ -914,9 +615,9 @@ int cmd_sendmail(int argc, char **argv)
 				break;
 			case 'R':
 				if (i_strcasecmp(arg, "full") == 0)
-					sm.ret = QUEUE_RET_FULL;
+					sm.sub.ret = QUEUE_RET_FULL;
 				else if (i_strcasecmp(arg, "hdrs") == 0)
-					sm.ret = QUEUE_RET_HDRS;
+					sm.sub.ret = QUEUE_RET_HDRS;
 				else {
 					fprintf(stderr, "tern sendmail: -R %s: want full or hdrs\n", arg);
 					return EX_USAGE;
@@ -928,7 +629,7 @@ int cmd_sendmail(int argc, char **argv)
 					fprintf(stderr, "tern sendmail: -V: bad envelope id\n");
 					return EX_USAGE;
 				}
-				sm.envid = arg;
+				sm.sub.envid = arg;
 				break;
 			case 'A': case 'B': case 'h': case 'L': case 'O': case 'X': case 'p':
 			case 'M': case 'd': case 'e':
@@ -948,27 +649,33 @@ int cmd_sendmail(int argc, char **argv)
 	argv += i;
 
 	/* who is calling, before privileges may change */
-	sm.uid = (unsigned int)getuid();
 	sm.perm = arena_new(0);
+	sm.sub.uid = (unsigned int)getuid();
 	pw = getpwuid(getuid());
 	if (pw != NULL) {
-		sm.user = arena_strdup(sm.perm, pw->pw_name);
+		sm.sub.user = arena_strdup(sm.perm, pw->pw_name);
 		if (pw->pw_gecos != NULL && pw->pw_gecos[0] != '\0' && pw->pw_gecos[0] != ',')
-			sm.gecos = arena_strndup(sm.perm, pw->pw_gecos, strcspn(pw->pw_gecos, ","));
+			sm.sub.gecos = arena_strndup(sm.perm, pw->pw_gecos,
+						     strcspn(pw->pw_gecos, ","));
 	} else {
-		sm.user = arena_printf(sm.perm, "uid%u", sm.uid);
-	}
-	if (sm.from != NULL) {
-		size_t len = strlen(sm.from);
-
-		/* "<a@b>" and "<>" as some callers write them */
-		if (len >= 2 && sm.from[0] == '<' && sm.from[len - 1] == '>')
-			sm.from = arena_strndup(sm.perm, sm.from + 1, len - 2);
+		sm.sub.user = arena_printf(sm.perm, "uid%u", sm.sub.uid);
 	}
 
 	if ((sm.set = cli_load_settings(config_path)) == NULL) {
 		arena_free(&sm.perm);
 		return EX_CONFIG;
+	}
+	/* data_dir is the server's (0711): anyone else goes through the
+	   maildrop, and may only send */
+	sm.drop = access(sm.set->data_dir, W_OK) < 0;
+	if (sm.drop && mode != MODE_DELIVER && mode != MODE_SMTP && mode != MODE_NEWALIASES) {
+		fprintf(stderr, "tern sendmail: -%s needs the server's data (%s); "
+			"run it as root or as the server's user\n",
+			mode == MODE_FLUSH ? "q" : mode == MODE_PRINT ? "bp" : "bv",
+			sm.set->data_dir);
+		settings_free(&sm.set);
+		arena_free(&sm.perm);
+		return EX_NOPERM;
 	}
 	if (mode == MODE_PRINT || mode == MODE_FLUSH) {
 		char *qargv[4];
@@ -990,22 +697,25 @@ int cmd_sendmail(int argc, char **argv)
 	}
 	/* quiet: cron mails whatever a command prints */
 	log_set_level(LOG_WARNING);
-	sm.qualify = sm.set->domains_count > 0 ? sm.set->domains[0] : sm.set->hostname;
-	sm.max_size = sm.set->limits.message_size > 0 ? (uint64_t)sm.set->limits.message_size :
-		(uint64_t)TERN_DEFAULT_MESSAGE_SIZE;
-	sm.arena = arena_new(0);
-	/* a bare -f name is a user here, as the default sender is */
-	if (sm.from != NULL && sm.from[0] != '\0' && strchr(sm.from, '@') == NULL)
-		sm.from = arena_printf(sm.perm, "%s@%s", sm.from, sm.set->hostname);
-	ret = EX_OK;
-	if ((sm.acc = cli_open_accounts(sm.set)) == NULL) {
-		ret = EX_TEMPFAIL;
+	submit_init(&sm.sub, sm.set);
+	sm.sub.arena = arena_new(0);
+	if (from_arg != NULL && (sm.sub.from = submit_sender(&sm.sub, from_arg)) == NULL) {
+		fprintf(stderr, "tern sendmail: -f %s: bad sender address\n",
+			log_value(from_arg, strlen(from_arg), 200));
+		ret = EX_DATAERR;
 		goto out;
 	}
-	if (queue_open(sm.set->data_dir, &sm.queue, &error) < 0) {
-		fprintf(stderr, "tern sendmail: %s\n", error);
-		ret = EX_CANTCREAT;
-		goto out;
+	ret = EX_OK;
+	if (!sm.drop) {
+		if ((sm.sub.acc = cli_open_accounts(sm.set)) == NULL) {
+			ret = EX_TEMPFAIL;
+			goto out;
+		}
+		if (queue_open(sm.set->data_dir, &sm.sub.queue, &error) < 0) {
+			fprintf(stderr, "tern sendmail: %s\n", error);
+			ret = EX_CANTCREAT;
+			goto out;
+		}
 	}
 	switch (mode) {
 	case MODE_SMTP:
@@ -1019,12 +729,12 @@ int cmd_sendmail(int argc, char **argv)
 		break;
 	}
 out:
-	if (sm.queue != NULL)
-		queue_close(&sm.queue);
-	if (sm.acc != NULL)
-		accounts_close(&sm.acc);
+	if (sm.sub.queue != NULL)
+		queue_close(&sm.sub.queue);
+	if (sm.sub.acc != NULL)
+		accounts_close(&sm.sub.acc);
 	settings_free(&sm.set);
-	arena_free(&sm.arena);
+	arena_free(&sm.sub.arena);
 	arena_free(&sm.perm);
 	return ret;
 }

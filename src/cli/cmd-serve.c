@@ -25,6 +25,7 @@
 #include "deliver.h"
 #include "fs.h"
 #include "job-pool.h"
+#include "maildrop.h"
 #include "outbound.h"
 #include "queue.h"
 #include "smtp-server.h"
@@ -60,6 +61,7 @@ struct serve {
 	struct queue *queue;
 	struct deliverer *deliverer;
 	struct outbound *outbound;
+	struct maildrop_pickup *pickup;
 	struct event *flush_event;
 	char *pid_path;
 	int pid_fd;
@@ -107,6 +109,8 @@ static int prepare_data_dir(const struct tern_settings *set, bool as_root, const
 {
 	static __thread char error[512];
 	struct stat st;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
 
 	if (mkdir_parents(set->data_dir, error_r) < 0)
 		return -1;
@@ -122,9 +126,6 @@ static int prepare_data_dir(const struct tern_settings *set, bool as_root, const
 	}
 	if (as_root && set->user[0] != '\0') {
 		/* the server runs as set->user from now on: the data is theirs */
-		uid_t uid;
-		gid_t gid;
-
 		if (privileges_lookup(set->user, &uid, &gid, error_r) < 0)
 			return -1;
 		if ((st.st_uid != uid || st.st_gid != gid) &&
@@ -135,7 +136,9 @@ static int prepare_data_dir(const struct tern_settings *set, bool as_root, const
 			return -1;
 		}
 	}
-	return 0;
+	/* data_dir 0711 with its files private, and the maildrop through which
+	   other users' sendmail reaches us */
+	return maildrop_prepare(set->data_dir, uid, gid, error_r);
 }
 
 static void serve_stop(void *ctx, int signo)
@@ -175,7 +178,7 @@ static void serve_committed(void *ctx, const char *queue_id)
 }
 
 /* data_dir's layout (DESIGN.md "On disk"): mail/, queue/, tls/ (only for
-   the self-signed pair), accounts.db. */
+   the self-signed pair), accounts.db, maildrop/ and corrupt/ (maildrop.h). */
 static int serve_open_stores(struct serve *serve, const char **error_r)
 {
 	static __thread char error[512];
@@ -208,6 +211,9 @@ static int serve_open_stores(struct serve *serve, const char **error_r)
 	if (serve->outbound == NULL)
 		return -1;
 	deliverer_set_outbound(serve->deliverer, serve->outbound);
+	serve->pickup = maildrop_pickup_start(set, serve->queue, serve->deliverer, error_r);
+	if (serve->pickup == NULL)
+		return -1;
 	smtp_server_set_committed_callback(serve->smtp, serve_committed, serve);
 	return 0;
 }
@@ -324,6 +330,7 @@ static void serve_cleanup(struct serve *serve)
 	/* sessions first (their jobs finish), then delivery (outbound before the
 	   queue manager that records its outcomes), then the rest */
 	smtp_server_free(&serve->smtp);
+	maildrop_pickup_stop(&serve->pickup);
 	outbound_stop(&serve->outbound);
 	deliverer_stop(&serve->deliverer);
 	if (serve->pid_fd >= 0) {
@@ -405,6 +412,9 @@ int cmd_serve(int argc, char **argv)
 	}
 
 	as_root = geteuid() == 0;
+	/* what we create is ours alone (accounts.db holds password hashes);
+	   the few files others may see get their modes explicitly */
+	umask(077);
 	if (prepare_data_dir(serve.set, as_root, &error) < 0) {
 		fprintf(stderr, "tern serve: %s\n", error);
 		settings_free(&serve.set);

@@ -258,6 +258,13 @@ static int process_message(const struct tern_settings *set, struct queue *queue,
 		char tag[64];
 		char *maildir;
 
+		if (r->state == QUEUE_RCPT_FAILED && !r->dsn_sent) {
+			/* failed before this batch without its bounce sent: committed
+			   failed (an unknown recipient from the maildrop), or the
+			   DSN could not be queued last time */
+			m->newly_failed[i] = true;
+			m->changed[i] = true;
+		}
 		if (r->state == QUEUE_RCPT_DELIVERED || r->state == QUEUE_RCPT_FAILED)
 			continue;
 		if (r->state == QUEUE_RCPT_DEFERRED && r->next_attempt > now && !e->force) {

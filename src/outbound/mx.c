@@ -22,7 +22,8 @@ void outbound_mx_sort(struct dns_mx *mx, unsigned int count, outbound_random_cb 
 {
 	unsigned int start, end, i;
 
-	qsort(mx, count, sizeof(*mx), mx_cmp);
+	if (count > 0)
+		qsort(mx, count, sizeof(*mx), mx_cmp);
 	/* RFC 5321 5.1: "If there are multiple destinations with the same
 	   preference ... the SMTP client SHOULD randomize them to spread the
 	   load": a Fisher-Yates shuffle of each run of equal preference */

@@ -31,6 +31,7 @@
 #include "queue.h"
 #include "arena.h"
 #include "buf.h"
+#include "escape.h"
 #include "fs.h"
 #include "uid.h"
 
@@ -216,33 +217,17 @@ void queue_writer_abort(struct queue_writer **wp)
 	writer_free(wp);
 }
 
-/* %XX-escape CR, LF, NUL, '%' (and all controls, for readability). */
-static int append_escaped(buf_t *b, const char *value)
-{
-	const unsigned char *p;
-
-	for (p = (const unsigned char *)value; *p != '\0'; p++) {
-		if (*p < 0x20 || *p == '%' || *p == 0x7f) {
-			if (buf_printf(b, "%%%02X", *p) < 0)
-				return -1;
-		} else if (buf_append_c(b, *p) < 0) {
-			return -1;
-		}
-	}
-	return 0;
-}
-
 static int append_kv(buf_t *b, const char *key, const char *value)
 {
 	if (buf_append_str(b, key) < 0 || buf_append_c(b, ' ') < 0 ||
-	    append_escaped(b, value) < 0 || buf_append_c(b, '\n') < 0)
+	    escape_append(b, value) < 0 || buf_append_c(b, '\n') < 0)
 		return -1;
 	return 0;
 }
 
 static int append_rcpt_kv(buf_t *b, const char *key, unsigned int idx, const char *value)
 {
-	if (buf_printf(b, "%s %u ", key, idx) < 0 || append_escaped(b, value) < 0 ||
+	if (buf_printf(b, "%s %u ", key, idx) < 0 || escape_append(b, value) < 0 ||
 	    buf_append_c(b, '\n') < 0)
 		return -1;
 	return 0;
@@ -272,6 +257,23 @@ static int state_parse(const char *name, enum queue_rcpt_state *state_r)
 	else
 		return -1;
 	return 0;
+}
+
+/* "state IDX NAME ATTEMPTS LAST NEXT DSN ERROR\n" into b (max 64 KiB):
+   an overlong error text is cut, the state itself always lands. */
+static void state_line(buf_t *b, unsigned int rcpt_index, const struct queue_rcpt *rcpt)
+{
+	size_t start = buf_len(b);
+
+	if (buf_printf(b, "state %u %s %u %lld %lld %d ", rcpt_index, state_name(rcpt->state),
+		       rcpt->attempts, (long long)rcpt->last_attempt,
+		       (long long)rcpt->next_attempt,
+		       (rcpt->dsn_sent ? 1 : 0) | (rcpt->delay_dsn_sent ? 2 : 0)) < 0 ||
+	    escape_append(b, rcpt->last_error == NULL ? "" : rcpt->last_error) < 0 ||
+	    buf_len(b) - start > 60000)
+		buf_truncate(b, start + I_MIN(buf_len(b) - start, 60000));
+	if (buf_append_c(b, '\n') < 0)
+		i_panic("queue state line does not fit");
 }
 
 static int envelope_serialize(const struct queue_envelope *env, buf_t *b)
@@ -308,6 +310,12 @@ static int envelope_serialize(const struct queue_envelope *env, buf_t *b)
 			ret |= buf_printf(b, "notify %u %u\n", i, r->notify);
 	}
 	ret |= buf_append_str(b, "end\n");
+	/* recipients that start out decided (an unknown local recipient of a
+	   maildrop message starts out failed) */
+	for (i = 0; i < env->rcpt_count && ret == 0; i++) {
+		if (env->rcpts[i].state != QUEUE_RCPT_PENDING)
+			state_line(b, i, &env->rcpts[i]);
+	}
 	return ret == 0 ? 0 : -1;
 }
 
@@ -424,16 +432,7 @@ int queue_set_rcpt_state(struct queue *queue, const char *id, unsigned int rcpt_
 	int fd, ret = -1;
 
 	buf_init(&b, 64 * 1024);
-	if (buf_printf(&b, "state %u %s %u %lld %lld %d ", rcpt_index, state_name(rcpt->state),
-		       rcpt->attempts, (long long)rcpt->last_attempt,
-		       (long long)rcpt->next_attempt,
-		       (rcpt->dsn_sent ? 1 : 0) | (rcpt->delay_dsn_sent ? 2 : 0)) < 0 ||
-	    append_escaped(&b, rcpt->last_error == NULL ? "" : rcpt->last_error) < 0) {
-		/* an overlong error text is cut; the state itself must land */
-		buf_truncate(&b, I_MIN(b.used, 60000));
-	}
-	if (buf_append_c(&b, '\n') < 0)
-		i_panic("queue state line does not fit");
+	state_line(&b, rcpt_index, rcpt);
 	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
 	if (fd < 0) {
 		*error_r = sys_error("open", path);
@@ -454,26 +453,6 @@ out:
 	buf_free(&b);
 	free(path);
 	return ret;
-}
-
-static char *unescape(struct arena *arena, const char *value, size_t len)
-{
-	char *out = arena_alloc(arena, len + 1);
-	size_t i, o = 0;
-
-	for (i = 0; i < len; i++) {
-		if (value[i] == '%' && i + 2 < len && isxdigit((unsigned char)value[i + 1]) &&
-		    isxdigit((unsigned char)value[i + 2])) {
-			char hex[3] = { value[i + 1], value[i + 2], '\0' };
-
-			out[o++] = (char)strtoul(hex, NULL, 16);
-			i += 2;
-		} else {
-			out[o++] = value[i];
-		}
-	}
-	out[o] = '\0';
-	return out;
 }
 
 static int read_file(const char *path, buf_t *b, const char **error_r)
@@ -555,7 +534,7 @@ static int envelope_parse(struct arena *arena, const unsigned char *data, size_t
 				return -1;
 			first = false;
 		} else if (!ended) {
-			char *v = unescape(arena, value, value_len);
+			char *v = escape_decode(arena, value, value_len);
 
 #define KEY(k) (key_len == strlen(k) && memcmp(p, k, key_len) == 0)
 			if (KEY("end")) {
@@ -600,7 +579,7 @@ static int envelope_parse(struct arena *arena, const unsigned char *data, size_t
 #undef KEY
 		} else if (key_len == 5 && memcmp(p, "state", 5) == 0) {
 			/* state IDX NAME ATTEMPTS LAST NEXT DSN ERROR */
-			char *v = unescape(arena, value, value_len);
+			char *v = escape_decode(arena, value, value_len);
 			const char *fields[7];
 			char *save = NULL, *tok;
 			unsigned int n = 0;

@@ -68,7 +68,8 @@ def wait_until(cond, timeout=15.0, interval=0.05, what="condition"):
         if v:
             return v
         if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+            pytest.fail(f"timed out after {timeout}s waiting for "
+                        f"{what() if callable(what) else what}")
         time.sleep(interval)
 
 

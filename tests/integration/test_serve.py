@@ -80,7 +80,14 @@ def test_dev_starts_and_stops(tern_bin, tmp_path, signo):
     assert "hostname=" in started
     var = tmp_path / "var"
     assert var.is_dir()
-    assert (var.stat().st_mode & 0o777) == 0o700
+    # others may pass through to the maildrop (sticky, writable, not
+    # listable), nothing else is theirs to read (docs/security.md)
+    assert (var.stat().st_mode & 0o777) == 0o711
+    assert (var / "maildrop").stat().st_mode & 0o7777 == 0o1733
+    assert (var / "corrupt").stat().st_mode & 0o777 == 0o700
+    for entry in var.iterdir():
+        if entry.name not in ("maildrop", "tern.pid"):
+            assert entry.lstat().st_mode & 0o077 == 0, entry
     rc, out, err = stop(proc, signo)
     assert rc == 0, err
     assert "serve stopped" in err

@@ -427,17 +427,6 @@ static void utf8_encode(buf_t *out, uint32_t cp, int *ret)
 		*ret = -1;
 }
 
-static int hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* TOML 1.0 "String", basic strings. At the opening quote. */
 static int parse_basic_string(struct parser *ps, buf_t *out)
 {
@@ -481,7 +470,7 @@ static int parse_basic_string(struct parser *ps, buf_t *out)
 			if ((size_t)(ps->end - ps->p) < n)
 				return perr(ps, "bad \\%c escape: needs %u hex digits", c, n);
 			for (i = 0; i < n; i++) {
-				int h = hex_value(ps->p[i]);
+				int h = i_hex_value(ps->p[i]);
 
 				if (h < 0)
 					return perr(ps, "bad \\%c escape: needs %u hex digits", c, n);

@@ -1,17 +1,6 @@
 #include "escape.h"
 #include "arena.h"
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int append(buf_t *b, const char *value, bool word)
 {
 	const unsigned char *p;
@@ -44,8 +33,8 @@ char *escape_decode(struct arena *arena, const char *value, size_t len)
 	int hi, lo;
 
 	for (i = 0; i < len; i++) {
-		if (value[i] == '%' && len - i > 2 && (hi = hex_value(value[i + 1])) >= 0 &&
-		    (lo = hex_value(value[i + 2])) >= 0) {
+		if (value[i] == '%' && len - i > 2 && (hi = i_hex_value(value[i + 1])) >= 0 &&
+		    (lo = i_hex_value(value[i + 2])) >= 0) {
 			out[o++] = (char)(hi * 16 + lo);
 			i += 2;
 		} else {

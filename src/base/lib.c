@@ -144,3 +144,26 @@ void i_str_lower(char *s)
 	for (; *s != '\0'; s++)
 		*s = i_tolower(*s);
 }
+
+bool i_mem_has_8bit(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] >= 0x80)
+			return true;
+	}
+	return false;
+}
+
+bool i_str_has_8bit(const char *s)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p >= 0x80)
+			return true;
+	}
+	return false;
+}

@@ -56,4 +56,21 @@ int i_strncasecmp(const char *a, const char *b, size_t n);
 bool i_memcaseeq(const void *data, size_t len, const char *str);
 void i_str_lower(char *s);
 
+/* The value of one hexadecimal digit, either case, or -1. */
+static inline int i_hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* True if any byte has its high bit set: not 7-bit ASCII (RFC 6152,
+   RFC 6531 decide on this). */
+bool i_mem_has_8bit(const void *data, size_t len);
+bool i_str_has_8bit(const char *s);
+
 #endif

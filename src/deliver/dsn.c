@@ -34,7 +34,6 @@ struct rcpt_report {
 	const char *reason;         /* the diagnostic's text for people, or NULL */
 };
 
-static bool is_ascii(const char *s);
 static const char *sanitize(struct arena *arena, const char *s, bool allow_8bit);
 static const char *status_from(struct arena *arena, const char *diagnostic,
 			       enum dsn_action action);
@@ -99,15 +98,6 @@ bool dsn_return_full(const struct queue_envelope *env, enum dsn_action action,
 		break;
 	}
 	return action == DSN_ACTION_FAILED && original_size <= DSN_RETURN_DEFAULT_MAX;
-}
-
-static bool is_ascii(const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if ((unsigned char)*s >= 0x80)
-			return false;
-	}
-	return true;
 }
 
 /* One line of printable text for a report field: control bytes (CR, LF,
@@ -247,7 +237,7 @@ static size_t header_end(const unsigned char *data, size_t size)
    internationalised addresses. */
 static const char *address_type(const char *address)
 {
-	return is_ascii(address) ? "rfc822" : "utf-8";
+	return i_str_has_8bit(address) ? "utf-8" : "rfc822";
 }
 
 static const char *plain_date(time_t t, char buf[MSG_DATE_MAX])
@@ -403,7 +393,7 @@ int dsn_build(const struct tern_settings *set, struct arena *arena,
 	/* the caller may have read the header only */
 	full = original_size >= whole && dsn_return_full(env, action, whole);
 	/* RFC 6533: internationalised addresses need a global report */
-	utf8 = env->smtputf8 || !is_ascii(env->sender);
+	utf8 = env->smtputf8 || i_str_has_8bit(env->sender);
 	reports = arena_new_array(arena, struct rcpt_report, count > 0 ? count : 1);
 	for (i = 0; i < count; i++) {
 		const struct dsn_rcpt_detail *d = details == NULL ? NULL : &details[i];
@@ -413,8 +403,8 @@ int dsn_build(const struct tern_settings *set, struct arena *arena,
 		i_assert(rcpt_indexes[i] < env->rcpt_count);
 		rcpt = &env->rcpts[rcpt_indexes[i]];
 		reports[i].rcpt = rcpt;
-		if (!is_ascii(rcpt->address) ||
-		    (rcpt->original != NULL && !is_ascii(rcpt->original)))
+		if (i_str_has_8bit(rcpt->address) ||
+		    (rcpt->original != NULL && i_str_has_8bit(rcpt->original)))
 			utf8 = true;
 		diag = d != NULL && d->diagnostic != NULL ? d->diagnostic : rcpt->last_error;
 		if (diag != NULL && diag[0] != '\0') {
@@ -663,7 +653,7 @@ int dsn_queue_details(const struct tern_settings *set, struct queue *queue,
 	denv.sender = "";          /* RFC 3464 / RFC 5321 4.5.5: the null reverse path */
 	denv.ret = QUEUE_RET_HDRS;
 	denv.body_8bit = is_8bit;
-	denv.smtputf8 = is_8bit && (env->smtputf8 || !is_ascii(env->sender));
+	denv.smtputf8 = is_8bit && (env->smtputf8 || i_str_has_8bit(env->sender));
 	denv.client = "dsn";
 	denv.rcpts = rcpts;
 	denv.rcpt_count = rcpt_count;

@@ -263,17 +263,6 @@ static bool is_removed_field(const struct msg_header_field *f)
 	return i_strcasecmp(f->name, "Bcc") == 0 || i_strcasecmp(f->name, "Resent-Bcc") == 0;
 }
 
-static bool has_8bit(const unsigned char *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		if (p[i] >= 0x80)
-			return true;
-	}
-	return false;
-}
-
 const char *submit_sender(struct submit *s, const char *from)
 {
 	size_t len;
@@ -385,13 +374,11 @@ int submit_queue(struct submit *s, const char *sender, const struct submit_rcpts
 	env.sender = sender;
 	env.envid = s->envid;
 	env.ret = s->ret;
-	env.body_8bit = has_8bit(b.data, buf_len(&b));
+	env.body_8bit = i_mem_has_8bit(b.data, buf_len(&b));
 	/* RFC 6531: an internationalised header or address */
-	env.smtputf8 = has_8bit(b.data, hdr_len) ||
-		       has_8bit((const unsigned char *)sender, strlen(sender));
+	env.smtputf8 = i_mem_has_8bit(b.data, hdr_len) || i_str_has_8bit(sender);
 	for (i = 0; i < rs->count; i++) {
-		if (has_8bit((const unsigned char *)rs->rcpts[i].address,
-			     strlen(rs->rcpts[i].address)))
+		if (i_str_has_8bit(rs->rcpts[i].address))
 			env.smtputf8 = true;
 	}
 	env.auth_user = NULL;

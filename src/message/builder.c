@@ -98,7 +98,6 @@ static bool is_ftext(unsigned char c);
 static bool is_token_char(unsigned char c);
 static bool is_atext(unsigned char c);
 static bool is_attr_char(unsigned char c);
-static bool has_8bit(const char *s, size_t len);
 static bool has_ctl(const char *s);
 static void append(buf_t *buf, const void *data, size_t len);
 static void append_str(buf_t *buf, const char *str);
@@ -177,17 +176,6 @@ static bool is_atext(unsigned char c)
 static bool is_attr_char(unsigned char c)
 {
 	return is_token_char(c) && c != '*' && c != '\'' && c != '%';
-}
-
-static bool has_8bit(const char *s, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		if ((unsigned char)s[i] >= 0x80)
-			return true;
-	}
-	return false;
 }
 
 /* control characters other than tab (DEL included) */
@@ -826,7 +814,7 @@ static const char *format_phrase(struct build_ctx *ctx, const char *name, size_t
 	if (atoms && *name != ' ' && strstr(name, "=?") == NULL)
 		return name;
 	if (has_ctl(name) || strstr(name, "=?") != NULL ||
-	    (has_8bit(name, strlen(name)) && !ctx->b->allow_8bit))
+	    (i_str_has_8bit(name) && !ctx->b->allow_8bit))
 		return rfc2047_encode(ctx->b->arena, name, RFC2047_PHRASE, column);
 	return quote_string(ctx->b->arena, name);
 }
@@ -846,13 +834,13 @@ static const char *format_address(struct build_ctx *ctx, const struct baddr *add
 	struct arena *arena = ctx->b->arena;
 	const char *spec = address_spec(arena, addr);
 
-	if (!ctx->b->allow_8bit && has_8bit(spec, strlen(spec))) {
+	if (!ctx->b->allow_8bit && i_str_has_8bit(spec)) {
 		ctx->error = arena_printf(arena, "address %s needs SMTPUTF8 (8-bit not allowed)", spec);
 		return NULL;
 	}
 	if (addr->name == NULL)
 		return spec;
-	if (ctx->b->allow_8bit && has_8bit(addr->name, strlen(addr->name)) && !has_ctl(addr->name))
+	if (ctx->b->allow_8bit && i_str_has_8bit(addr->name) && !has_ctl(addr->name))
 		return arena_printf(arena, "%s <%s>", format_phrase(ctx, addr->name, column), spec);
 	return msg_address_format(arena, addr->name, addr->mailbox, addr->domain);
 }
@@ -993,7 +981,7 @@ static int write_field(struct build_ctx *ctx, buf_t *out, const struct bfield *f
 	case FIELD_STRUCTURED:
 		if (value == NULL)
 			return 0;
-		if (!b->allow_8bit && has_8bit(value, strlen(value))) {
+		if (!b->allow_8bit && i_str_has_8bit(value)) {
 			ctx->error = arena_printf(b->arena, "%s: 8-bit value needs SMTPUTF8",
 						  field->name);
 			return -1;
@@ -1115,7 +1103,7 @@ static void append_name_param(struct build_ctx *ctx, buf_t *v, const char *filen
 {
 	size_t len = strlen(filename);
 
-	if (has_8bit(filename, len) || has_ctl(filename)) {
+	if (i_mem_has_8bit(filename, len) || has_ctl(filename)) {
 		const char *enc = rfc2047_encode(ctx->b->arena, filename, RFC2047_PHRASE, 40);
 		/* RFC2047_PHRASE output has no '"' or '\\' outside encoded words,
 		   and none inside (5.(3) Q alphabet), so it quotes as is */

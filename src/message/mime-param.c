@@ -24,7 +24,6 @@
 
 #include <stdlib.h>
 
-
 /* Appends whose room was checked (or to an unlimited buffer) cannot fail. */
 static void must_append(buf_t *buf, const void *data, size_t len)
 {
@@ -419,16 +418,6 @@ static int section_cmp(const void *a, const void *b)
 	return *pa < *pb ? -1 : (*pa > *pb ? 1 : 0);
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (unsigned char)i_tolower((char)c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 static void pct_decode(buf_t *out, const unsigned char *s, size_t len)
 {
 	size_t i;
@@ -436,8 +425,8 @@ static void pct_decode(buf_t *out, const unsigned char *s, size_t len)
 	for (i = 0; i < len; i++) {
 		int hi, lo;
 
-		if (s[i] == '%' && i + 2 < len && (hi = hexval(s[i + 1])) >= 0 &&
-		    (lo = hexval(s[i + 2])) >= 0) {
+		if (s[i] == '%' && i + 2 < len && (hi = i_hex_value(s[i + 1])) >= 0 &&
+		    (lo = i_hex_value(s[i + 2])) >= 0) {
 			must_append_c(out, (unsigned char)(hi * 16 + lo));
 			i += 2;
 		} else {

@@ -15,24 +15,12 @@
 #include "qp.h"
 #include "utf8.h"
 
-static bool has_8bit(const unsigned char *p, size_t len);
 static bool needs(const unsigned char *data, const struct mime_part *part);
 static int convert(const unsigned char *data, const struct mime_part *part, size_t *cursor,
 		   buf_t *out, const char **error_r);
 static int rewrite_header(const unsigned char *data, const struct mime_part *part,
 			  const char *cte, bool root, bool add_type, const char *charset,
 			  buf_t *out);
-
-static bool has_8bit(const unsigned char *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		if (p[i] >= 0x80)
-			return true;
-	}
-	return false;
-}
 
 static bool is_leaf(const struct mime_part *part)
 {
@@ -44,13 +32,13 @@ static bool needs(const unsigned char *data, const struct mime_part *part)
 	const struct mime_part *child;
 
 	if (is_leaf(part))
-		return has_8bit(data + part->body_offset, part->body_size);
+		return i_mem_has_8bit(data + part->body_offset, part->body_size);
 	for (child = part->children; child != NULL; child = child->next) {
 		if (needs(data, child))
 			return true;
 	}
-	return has_8bit(data + part->preamble_offset, part->preamble_size) ||
-	       has_8bit(data + part->epilogue_offset, part->epilogue_size);
+	return i_mem_has_8bit(data + part->preamble_offset, part->preamble_size) ||
+	       i_mem_has_8bit(data + part->epilogue_offset, part->epilogue_size);
 }
 
 /* Copy the header block without its Content-Transfer-Encoding field,
@@ -145,8 +133,8 @@ static int convert(const unsigned char *data, const struct mime_part *part, size
 		*cursor = body_end;
 		return 0;
 	}
-	if (has_8bit(data + part->preamble_offset, part->preamble_size) ||
-	    has_8bit(data + part->epilogue_offset, part->epilogue_size)) {
+	if (i_mem_has_8bit(data + part->preamble_offset, part->preamble_size) ||
+	    i_mem_has_8bit(data + part->epilogue_offset, part->epilogue_size)) {
 		*error_r = "8-bit data in a multipart preamble or epilogue";
 		return -1;
 	}

@@ -1023,23 +1023,16 @@ static bool needs_smtputf8(const struct ob_session *s, const struct ob_job *job)
 	const struct queue_envelope *env = job->sub->env;
 	const unsigned char *p = s->msg, *end = s->msg + s->msg_size;
 	unsigned int i;
-	const char *c;
 
 	if (!env->smtputf8)
 		return false;
 	/* RFC 6531 3.2: only when something really needs it: a non-ASCII
 	   address or raw UTF-8 in the header */
-	for (c = env->sender; *c != '\0'; c++) {
-		if ((unsigned char)*c >= 0x80)
-			return true;
-	}
+	if (i_str_has_8bit(env->sender))
+		return true;
 	for (i = 0; i < job->n; i++) {
-		const char *a = env->rcpts[job->sub->results[job->slots[i]].rcpt_index].address;
-
-		for (c = a; *c != '\0'; c++) {
-			if ((unsigned char)*c >= 0x80)
-				return true;
-		}
+		if (i_str_has_8bit(env->rcpts[job->sub->results[job->slots[i]].rcpt_index].address))
+			return true;
 	}
 	while (p < end) {
 		const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -1100,17 +1093,6 @@ static void session_free_message(struct ob_session *s)
 	memset(&s->txn, 0, sizeof(s->txn));
 }
 
-static bool has_8bit(const unsigned char *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		if (p[i] >= 0x80)
-			return true;
-	}
-	return false;
-}
-
 static void session_take_job(struct ob_session *s)
 {
 	struct ob_dest *d = s->dest;
@@ -1157,7 +1139,7 @@ static void session_take_job(struct ob_session *s)
 		s->job = job;
 		data = s->msg;
 		size = s->msg_size;
-		body_8bit = job->sub->env->body_8bit || has_8bit(s->msg, s->msg_size);
+		body_8bit = job->sub->env->body_8bit || i_mem_has_8bit(s->msg, s->msg_size);
 		if (needs_smtputf8(s, job) && (caps & SMTP_CAP_SMTPUTF8) == 0) {
 			/* RFC 6531 3.2: the server can't take it: bounce */
 			for (i = 0; i < job->n; i++)

@@ -211,7 +211,6 @@ static int parse_path(struct arena *arena, struct cursor *c, bool rcpt, struct s
 	const char *bad = rcpt ? "5.1.3" : "5.1.7";
 	const char *bad_text = rcpt ? "Bad recipient address syntax" :
 				      "Bad sender address syntax";
-	const unsigned char *p;
 	bool bracket = false;
 
 	memset(path, 0, sizeof(*path));
@@ -260,16 +259,8 @@ static int parse_path(struct arena *arena, struct cursor *c, bool rcpt, struct s
 	if (c->p < c->end && *c->p != ' ')
 		return fail(error_r, 501, bad, bad_text);
 
-	for (p = (const unsigned char *)path->local_part; *p != '\0'; p++) {
-		if (*p >= 0x80)
-			path->utf8 = true;
-	}
-	if (path->domain != NULL) {
-		for (p = (const unsigned char *)path->domain; *p != '\0'; p++) {
-			if (*p >= 0x80)
-				path->utf8 = true;
-		}
-	}
+	path->utf8 = i_str_has_8bit(path->local_part) ||
+		(path->domain != NULL && i_str_has_8bit(path->domain));
 	if (path->postmaster) {
 		path->address = "Postmaster";
 	} else {
@@ -300,17 +291,6 @@ static int parse_uint64(const unsigned char *p, size_t len, uint64_t *value_r)
 	return 0;
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 const char *smtp_xtext_decode(struct arena *arena, const char *text, size_t len, bool utf8)
 {
 	char *out = arena_alloc(arena, len + 1);
@@ -324,8 +304,8 @@ const char *smtp_xtext_decode(struct arena *arena, const char *text, size_t len,
 
 			if (len - i < 3)
 				return NULL;
-			hi = hexval((unsigned char)text[i + 1]);
-			lo = hexval((unsigned char)text[i + 2]);
+			hi = i_hex_value((unsigned char)text[i + 1]);
+			lo = i_hex_value((unsigned char)text[i + 2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				return NULL;
 			out[o++] = (char)(hi * 16 + lo);

@@ -60,6 +60,24 @@ static bool rcpt_known(const struct submit_rcpts *rs, const char *address)
 	return false;
 }
 
+/* A new recipient for address, or NULL when the set has it already: one
+   queue recipient per mailbox, however many ways lead to it. */
+static struct queue_rcpt *rcpt_add(struct submit *s, struct submit_rcpts *rs,
+				   const char *address, const char *original,
+				   const char *orcpt, unsigned int notify)
+{
+	struct queue_rcpt *r;
+
+	if (rcpt_known(rs, address))
+		return NULL;
+	r = rcpt_new(s, rs);
+	r->address = address;
+	r->original = original;
+	r->orcpt = orcpt;
+	r->notify = notify;
+	return r;
+}
+
 enum submit_add submit_add_recipient(struct submit *s, struct submit_rcpts *rs,
 				     const char *address, unsigned int notify,
 				     const char *orcpt, const char **error_r)
@@ -76,28 +94,19 @@ enum submit_add submit_add_recipient(struct submit *s, struct submit_rcpts *rs,
 	if (s->acc == NULL) {
 		/* syntax only: the maildrop pickup expands it later */
 		rs->given++;
-		if (!rcpt_known(rs, norm)) {
-			r = rcpt_new(s, rs);
-			r->address = norm;
-			r->orcpt = orcpt;
-			r->notify = notify;
-		}
+		(void)rcpt_add(s, rs, norm, NULL, orcpt, notify);
 		return SUBMIT_ADD_OK;
 	}
 	ret = accounts_resolve(s->acc, s->arena, norm, &targets, &n, error_r);
 	if (ret < 0)
 		return SUBMIT_ADD_ERROR;
+	if (ret == 0 && !s->fail_unknown)
+		return SUBMIT_ADD_UNKNOWN;
+	rs->given++;
 	if (ret == 0) {
-		if (!s->fail_unknown)
-			return SUBMIT_ADD_UNKNOWN;
 		/* RFC 3463 5.1.1: the bounce tells the sender (deliver.c sends
 		   it for a recipient committed as failed) */
-		rs->given++;
-		if (!rcpt_known(rs, norm)) {
-			r = rcpt_new(s, rs);
-			r->address = norm;
-			r->orcpt = orcpt;
-			r->notify = notify;
+		if ((r = rcpt_add(s, rs, norm, NULL, orcpt, notify)) != NULL) {
 			r->state = QUEUE_RCPT_FAILED;
 			r->attempts = 1;
 			r->last_attempt = time(NULL);
@@ -106,17 +115,11 @@ enum submit_add submit_add_recipient(struct submit *s, struct submit_rcpts *rs,
 		}
 		return SUBMIT_ADD_OK;
 	}
-	rs->given++;
 	for (i = 0; i < n; i++) {
-		/* one queue recipient per mailbox, however many ways lead to it */
-		if (rcpt_known(rs, targets[i].address))
+		r = rcpt_add(s, rs, targets[i].address,
+			     strcmp(norm, targets[i].address) != 0 ? norm : NULL, orcpt, notify);
+		if (r == NULL)
 			continue;
-		r = rcpt_new(s, rs);
-		r->address = targets[i].address;
-		if (strcmp(norm, targets[i].address) != 0)
-			r->original = norm;
-		r->orcpt = orcpt;
-		r->notify = notify;
 		if (targets[i].local)
 			rs->local++;
 		else

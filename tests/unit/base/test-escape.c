@@ -59,51 +59,47 @@ static void assert_no_raw_controls(const char *enc, bool word)
 	}
 }
 
-static void test_every_byte(void **state)
+/* value through both forms and back, nothing raw on the way */
+static void assert_round_trip(const char *value)
 {
-	char value[4];
 	const char *enc;
-	unsigned int c;
 
-	for (c = 1; c <= 255; c++) {
-		/* alone, and between other bytes */
-		value[0] = (char)c;
-		value[1] = '\0';
-		enc = encode(value, false);
-		assert_no_raw_controls(enc, false);
-		assert_string_equal(decode(enc), value);
-		enc = encode(value, true);
-		assert_no_raw_controls(enc, true);
-		assert_string_equal(decode(enc), value);
-
-		value[0] = 'a';
-		value[1] = (char)c;
-		value[2] = 'z';
-		value[3] = '\0';
-		enc = encode(value, false);
-		assert_no_raw_controls(enc, false);
-		assert_string_equal(decode(enc), value);
-		enc = encode(value, true);
-		assert_no_raw_controls(enc, true);
-		assert_string_equal(decode(enc), value);
-	}
-}
-
-static void test_all_bytes_at_once(void **state)
-{
-	char value[256];
-	const char *enc;
-	unsigned int c;
-
-	for (c = 1; c <= 255; c++)
-		value[c - 1] = (char)c;
-	value[255] = '\0';
 	enc = encode(value, false);
 	assert_no_raw_controls(enc, false);
 	assert_string_equal(decode(enc), value);
 	enc = encode(value, true);
 	assert_no_raw_controls(enc, true);
 	assert_string_equal(decode(enc), value);
+}
+
+static void test_every_byte(void **state)
+{
+	char value[4];
+	unsigned int c;
+
+	for (c = 1; c <= 255; c++) {
+		/* alone, and between other bytes */
+		value[0] = (char)c;
+		value[1] = '\0';
+		assert_round_trip(value);
+
+		value[0] = 'a';
+		value[1] = (char)c;
+		value[2] = 'z';
+		value[3] = '\0';
+		assert_round_trip(value);
+	}
+}
+
+static void test_all_bytes_at_once(void **state)
+{
+	char value[256];
+	unsigned int c;
+
+	for (c = 1; c <= 255; c++)
+		value[c - 1] = (char)c;
+	value[255] = '\0';
+	assert_round_trip(value);
 }
 
 static void test_encoding(void **state)

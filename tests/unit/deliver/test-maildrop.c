@@ -33,6 +33,15 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* data must parse; md gets the result. */
+static void assert_parsed(const void *data, size_t size, struct maildrop *md)
+{
+	const char *error = NULL;
+
+	if (maildrop_parse(arena, data, size, md, &error) < 0)
+		fail_msg("refused (%s): %.*s", error, (int)I_MIN(size, 200), (const char *)data);
+}
+
 /* The whole drop file for md: header and message. */
 static void make_file(const struct maildrop *md, buf_t *out)
 {
@@ -71,12 +80,10 @@ static void assert_maildrop_equal(const struct maildrop *a, const struct maildro
 static void round_trip(const struct maildrop *md)
 {
 	struct maildrop parsed;
-	const char *error = NULL;
 	buf_t file;
 
 	make_file(md, &file);
-	if (maildrop_parse(arena, file.data, file.used, &parsed, &error) < 0)
-		fail_msg("parse failed: %s", error);
+	assert_parsed(file.data, file.used, &parsed);
 	assert_maildrop_equal(md, &parsed);
 	/* the message points into the file, not a copy */
 	assert_ptr_equal(parsed.message, file.data + file.used - md->message_size);
@@ -175,10 +182,8 @@ static void test_parse_size_zero(void **state)
 		"size 0\n"
 		"\n";
 	struct maildrop md;
-	const char *error = NULL;
 
-	assert_int_equal(maildrop_parse(arena, (const unsigned char *)file, sizeof(file) - 1,
-					&md, &error), 0);
+	assert_parsed(file, sizeof(file) - 1, &md);
 	assert_int_equal(md.message_size, 0);
 	assert_int_equal(md.rcpt_count, 1);
 	assert_string_equal(md.rcpts[0].address, "bob@example.test");
@@ -206,10 +211,8 @@ static void test_parse_hand_written(void **state)
 		"\n"
 		"hello";
 	struct maildrop md;
-	const char *error = NULL;
 
-	assert_int_equal(maildrop_parse(arena, (const unsigned char *)file, sizeof(file) - 1,
-					&md, &error), 0);
+	assert_parsed(file, sizeof(file) - 1, &md);
 	assert_string_equal(md.from, "");
 	assert_string_equal(md.full_name, "Na\nme");
 	assert_string_equal(md.envid, "AB");
@@ -225,7 +228,7 @@ static void test_parse_hand_written(void **state)
 	assert_memory_equal(md.message, "hello", 5);
 }
 
-/* hdr is everything up to and including the blank line; msg follows. */
+/* data must be refused, with expected_error when it is not NULL. */
 static void assert_refused_data(const void *data, size_t size, const char *expected_error)
 {
 	struct maildrop md;
@@ -325,15 +328,12 @@ static void test_accept_notify(void **state)
 {
 	static const unsigned int good[] = { 0, 1, 2, 4, 6, 8, 10, 12, 14 };
 	struct maildrop md;
-	const char *error;
 	unsigned int i;
 	char file[128];
 
 	for (i = 0; i < N_ELEMENTS(good); i++) {
 		snprintf(file, sizeof(file), HDR "rcpt %u  a@x\n" SIZE0, good[i]);
-		error = NULL;
-		if (maildrop_parse(arena, (const unsigned char *)file, strlen(file), &md, &error) < 0)
-			fail_msg("notify %u refused: %s", good[i], error);
+		assert_parsed(file, strlen(file), &md);
 		assert_int_equal(md.rcpts[0].notify, good[i]);
 	}
 }
@@ -350,15 +350,13 @@ static void test_refuse_ret(void **state)
 static void test_envid(void **state)
 {
 	struct maildrop md;
-	const char *error = NULL;
 	char file[512], envid[MAILDROP_ENVID_MAX + 2];
 
 	/* exactly the maximum is fine */
 	memset(envid, 'e', MAILDROP_ENVID_MAX);
 	envid[MAILDROP_ENVID_MAX] = '\0';
 	snprintf(file, sizeof(file), HDR "envid %s\n" RCPT SIZE0, envid);
-	assert_int_equal(maildrop_parse(arena, (const unsigned char *)file, strlen(file), &md,
-					&error), 0);
+	assert_parsed(file, strlen(file), &md);
 	assert_string_equal(md.envid, envid);
 	/* one more is not */
 	envid[MAILDROP_ENVID_MAX] = 'e';
@@ -372,8 +370,7 @@ static void test_envid(void **state)
 	assert_refused(file, NULL);
 	/* ...while escapes decoding to 100 bytes are fine */
 	snprintf(file, sizeof(file), HDR "envid %%41%s\n" RCPT SIZE0, envid + 1);
-	assert_int_equal(maildrop_parse(arena, (const unsigned char *)file, strlen(file), &md,
-					&error), 0);
+	assert_parsed(file, strlen(file), &md);
 	assert_int_equal(strlen(md.envid), MAILDROP_ENVID_MAX);
 
 	/* RFC 3461 4.4: printable ASCII only */
@@ -419,7 +416,6 @@ static void test_header_max(void **state)
 {
 	static const char head[] = HDR RCPT "size 0\nname ";
 	struct maildrop md;
-	const char *error = NULL;
 	size_t fill;
 	buf_t b;
 	unsigned char *p;
@@ -446,8 +442,7 @@ static void test_header_max(void **state)
 	buf_commit(&b, fill);
 	assert_int_equal(buf_append_str(&b, "\n\n"), 0);
 	assert_int_equal(b.used, MAILDROP_HEADER_MAX);
-	if (maildrop_parse(arena, b.data, b.used, &md, &error) < 0)
-		fail_msg("refused: %s", error);
+	assert_parsed(b.data, b.used, &md);
 	assert_int_equal(strlen(md.full_name), fill);
 	/* one byte more is too long, with or without a message after it */
 	buf_truncate(&b, b.used - 2);
@@ -490,12 +485,10 @@ static void many_rcpts(unsigned int count, buf_t *b)
 static void test_rcpts_max(void **state)
 {
 	struct maildrop md;
-	const char *error = NULL;
 	buf_t b;
 
 	many_rcpts(MAILDROP_RCPTS_MAX, &b);
-	if (maildrop_parse(arena, b.data, b.used, &md, &error) < 0)
-		fail_msg("refused: %s", error);
+	assert_parsed(b.data, b.used, &md);
 	assert_int_equal(md.rcpt_count, MAILDROP_RCPTS_MAX);
 	assert_string_equal(md.rcpts[0].address, "u0@example.test");
 	assert_string_equal(md.rcpts[MAILDROP_RCPTS_MAX - 1].address, "u9999@example.test");

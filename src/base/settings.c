@@ -60,6 +60,11 @@ static const struct key_def key_defs[] = {
 	{ "tls", "cert", KEY_STRING, OFF(tls_cert), 0, 0, 0 },
 	{ "tls", "key", KEY_STRING, OFF(tls_key), 0, 0, 0 },
 	{ "auth", "plaintext_on_loopback", KEY_BOOL, OFF(auth_plaintext_on_loopback), 0, 0, 0 },
+	{ "auth", "throttle_window", KEY_DURATION, OFF(auth_throttle_window), 0, 0, 0 },
+	{ "auth", "throttle_delay_after", KEY_UINT, OFF(auth_throttle_delay_after), 1, 100000, 0 },
+	{ "auth", "throttle_block_after", KEY_UINT, OFF(auth_throttle_block_after), 1, 100000, 0 },
+	{ "auth", "throttle_block_time", KEY_DURATION, OFF(auth_throttle_block_time), 0, 0, 0 },
+	{ "auth", "throttle_account_limit", KEY_UINT, OFF(auth_throttle_account_limit), 1, 1000000, 0 },
 	{ "relay", "networks", KEY_CIDRS, 0, 0, 0, 0 },
 	{ "relay", "smarthost", KEY_SMARTHOST, 0, 0, 0, 0 },
 	{ "relay", "smarthost_user", KEY_STRING, OFF(relay_smarthost_user), 0, 0, 0 },
@@ -84,6 +89,8 @@ static const struct key_def key_defs[] = {
 	{ "limits", "imap_timeout", KEY_DURATION, OFF(limits.imap_timeout), 0, 0, 0 },
 	{ "limits", "pop3_timeout", KEY_DURATION, OFF(limits.pop3_timeout), 0, 0, 0 },
 	{ "limits", "session_timeout", KEY_DURATION, OFF(limits.session_timeout), 0, 0, 0 },
+	{ "limits", "login_timeout", KEY_DURATION, OFF(limits.login_timeout), 0, 0, 0 },
+	{ "limits", "stress_timeout", KEY_DURATION, OFF(limits.stress_timeout), 0, 0, 0 },
 	{ "limits", "hops", KEY_UINT, OFF(limits.hops), 1, 1000, 0 },
 };
 
@@ -186,6 +193,11 @@ struct tern_settings *settings_new(bool dev)
 	set->tls_cert = "";
 	set->tls_key = "";
 	set->auth_plaintext_on_loopback = true;
+	set->auth_throttle_window = TERN_DEFAULT_AUTH_THROTTLE_WINDOW;
+	set->auth_throttle_delay_after = TERN_DEFAULT_AUTH_THROTTLE_DELAY_AFTER;
+	set->auth_throttle_block_after = TERN_DEFAULT_AUTH_THROTTLE_BLOCK_AFTER;
+	set->auth_throttle_block_time = TERN_DEFAULT_AUTH_THROTTLE_BLOCK_TIME;
+	set->auth_throttle_account_limit = TERN_DEFAULT_AUTH_THROTTLE_ACCOUNT_LIMIT;
 	set->delivery_mx_port = 25;
 	set->relay_smarthost_user = "";
 	set->relay_smarthost_password = "";
@@ -206,6 +218,8 @@ struct tern_settings *settings_new(bool dev)
 	set->limits.imap_timeout = TERN_DEFAULT_IMAP_TIMEOUT;
 	set->limits.pop3_timeout = TERN_DEFAULT_POP3_TIMEOUT;
 	set->limits.session_timeout = TERN_DEFAULT_SESSION_TIMEOUT;
+	set->limits.login_timeout = TERN_DEFAULT_LOGIN_TIMEOUT;
+	set->limits.stress_timeout = TERN_DEFAULT_STRESS_TIMEOUT;
 	set->limits.hops = TERN_DEFAULT_HOPS;
 
 	if (dev) {

@@ -56,6 +56,8 @@ struct tern_limits {
 	unsigned int imap_timeout;
 	unsigned int pop3_timeout;
 	unsigned int session_timeout;
+	unsigned int login_timeout;
+	unsigned int stress_timeout;
 	unsigned int hops;
 };
 
@@ -79,6 +81,12 @@ struct tern_settings {
 	const char *tls_key;
 
 	bool auth_plaintext_on_loopback;
+	/* failed-login throttle (src/net/auth-throttle.h); durations in seconds */
+	unsigned int auth_throttle_window;
+	unsigned int auth_throttle_delay_after;
+	unsigned int auth_throttle_block_after;
+	unsigned int auth_throttle_block_time;
+	unsigned int auth_throttle_account_limit;
 
 	struct tern_cidr *relay_networks;
 	size_t relay_networks_count;

@@ -27,12 +27,30 @@
 						      RFC 5321 4.5.3.1.4 (512) and RFC 7162 section 4 (8192) minima */
 #define TERN_DEFAULT_BAD_COMMANDS        20        /* bad_commands: unknown/invalid commands before disconnect */
 #define TERN_DEFAULT_AUTH_FAILURES       3         /* auth_failures: failed AUTH/LOGIN per connection before disconnect */
-#define TERN_DEFAULT_CONNECTIONS         1000      /* connections: open client connections in all */
-#define TERN_DEFAULT_CONNECTIONS_PER_IP  20        /* connections_per_ip: open connections from one address */
+#define TERN_DEFAULT_CONNECTIONS         10000     /* connections: open client connections of every protocol
+						      together (an idle one costs a few KiB; tern serve raises
+						      RLIMIT_NOFILE to fit) */
+#define TERN_DEFAULT_CONNECTIONS_PER_IP  50        /* connections_per_ip: open connections from one address
+						      (IPv6: one /64), every protocol together; relay.networks
+						      are exempt. An office behind NAT runs several IMAP
+						      clients of several connections each. */
 #define TERN_DEFAULT_SMTP_TIMEOUT        300       /* smtp_timeout (seconds): idle; RFC 5321 4.5.3.2.7 (5 minutes) */
 #define TERN_DEFAULT_IMAP_TIMEOUT        1800      /* imap_timeout: idle; RFC 9051 5.4 (at least 30 minutes) */
 #define TERN_DEFAULT_POP3_TIMEOUT        600       /* pop3_timeout: idle; RFC 1939 section 3 (at least 10 minutes) */
 #define TERN_DEFAULT_SESSION_TIMEOUT     3600      /* session_timeout: total time of one SMTP/POP3 connection */
+#define TERN_DEFAULT_LOGIN_TIMEOUT       180       /* login_timeout: idle before login (IMAP, POP3) */
+#define TERN_DEFAULT_STRESS_TIMEOUT      10        /* stress_timeout: idle timeout of sessions not in a transaction
+						      and not logged in, while connections pass 80% of the limit
+						      (Postfix's stress mode) */
+
+/* The failed-login throttle ([auth] throttle_* keys, src/net/auth-throttle.h) */
+#define TERN_DEFAULT_AUTH_THROTTLE_WINDOW        900  /* throttle_window: seconds over which failures count */
+#define TERN_DEFAULT_AUTH_THROTTLE_DELAY_AFTER   3    /* throttle_delay_after: failures from an address before its attempts wait */
+#define TERN_DEFAULT_AUTH_THROTTLE_BLOCK_AFTER   10   /* throttle_block_after: failures from an address before it is refused */
+#define TERN_DEFAULT_AUTH_THROTTLE_BLOCK_TIME    900  /* throttle_block_time: seconds refused after the last failure */
+#define TERN_DEFAULT_AUTH_THROTTLE_ACCOUNT_LIMIT 30   /* throttle_account_limit: failures on one account before failing addresses are refused */
+#define AUTH_THROTTLE_MAX_ENTRIES        65536     /* addresses (and accounts) remembered; oldest forgotten first */
+#define AUTH_THROTTLE_MAX_DELAY_SECS     15        /* the longest wait before a throttled attempt is checked */
 #define TERN_DEFAULT_HOPS                50        /* hops: Received fields before a loop is assumed; RFC 5321 6.3 */
 
 /* Bounds of the config values themselves (settings.c checks them). */

@@ -20,6 +20,7 @@
 #include "net-loop.h"
 #include "privileges.h"
 #include "accounts.h"
+#include "accounts-pool.h"
 #include "base64.h"
 #include "buf.h"
 #include "deliver.h"
@@ -28,6 +29,7 @@
 #include "maildrop.h"
 #include "outbound.h"
 #include "queue.h"
+#include "service.h"
 #include "smtp-server.h"
 #include "tls.h"
 
@@ -37,6 +39,7 @@
 #include <openssl/ssl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/random.h>
 #include <time.h>
 #include <stdio.h>
@@ -45,10 +48,15 @@
 #include <unistd.h>
 
 #define EX_USAGE 64
-/* threads for blocking jobs: queue commits wait on fsync (group commit
-   batches the concurrent ones, so more threads make bigger batches) and
-   password checks burn CPU */
-#define SERVE_JOB_THREADS 32
+/* Blocking work in three pools, so that one kind cannot starve another
+   (a flood of password checks must not delay the fsync of accepted mail):
+   queue commits wait on fsync (group commit batches the concurrent ones,
+   so more threads make bigger batches); accounts lookups are short
+   SQLite reads; password checks burn CPU (one thread per core is all
+   they can use). */
+#define SERVE_COMMIT_THREADS 32
+#define SERVE_LOOKUP_THREADS 8
+#define SERVE_AUTH_THREADS_MIN 2
 #define SERVE_DELIVERY_THREADS 2
 #define SERVE_STOP_GRACE_SECS 10
 #define DEV_DEMO_USER "demo@example.test"
@@ -56,7 +64,9 @@
 struct serve {
 	struct tern_settings *set;
 	struct net_loop *loop;
-	struct job_pool *pool;
+	struct job_pool *commit_pool, *lookup_pool, *auth_pool;
+	struct accounts_pool *acc_pool;
+	struct service *service;
 	struct smtp_server *smtp;
 	struct queue *queue;
 	struct deliverer *deliverer;
@@ -147,11 +157,11 @@ static void serve_stop(void *ctx, int signo)
 	struct timeval tv = { 0, 100 * 1000 };
 
 	log_info("serve", "stopping signal=%s", signo == SIGINT ? "INT" : "TERM");
-	if (serve->smtp == NULL) {
+	if (serve->service == NULL) {
 		net_loop_stop(serve->loop);
 		return;
 	}
-	smtp_server_shutdown(serve->smtp);
+	service_shutdown(serve->service);
 	serve->stop_deadline = time(NULL) + SERVE_STOP_GRACE_SECS;
 	serve->stop_timer = event_new(net_loop_base(serve->loop), -1, EV_PERSIST,
 				      serve_stop_check, serve);
@@ -165,7 +175,7 @@ static void serve_stop_check(evutil_socket_t fd, short what, void *arg)
 {
 	struct serve *serve = arg;
 
-	if (smtp_server_session_count(serve->smtp) == 0 || time(NULL) >= serve->stop_deadline)
+	if (service_session_count(serve->service) == 0 || time(NULL) >= serve->stop_deadline)
 		net_loop_stop(serve->loop);
 }
 
@@ -199,9 +209,24 @@ static int serve_open_stores(struct serve *serve, const char **error_r)
 	if (queue_open(set->data_dir, &serve->queue, error_r) < 0)
 		return -1;
 	/* threads only now: privileges_drop() wants none before it */
-	serve->pool = job_pool_new(SERVE_JOB_THREADS);
-	if (smtp_server_start(serve->smtp, serve->pool, serve->queue, serve->tls, error_r) < 0)
-		return -1;
+	serve->commit_pool = job_pool_new(SERVE_COMMIT_THREADS);
+	serve->lookup_pool = job_pool_new(SERVE_LOOKUP_THREADS);
+	serve->auth_pool = job_pool_new(I_MAX(SERVE_AUTH_THREADS_MIN,
+					      (unsigned int)sysconf(_SC_NPROCESSORS_ONLN)));
+	serve->acc_pool = accounts_pool_new(set->data_dir, set->domains, set->domains_count);
+	{
+		/* accounts.db made (or checked) now, as the server's user */
+		struct accounts *acc = accounts_pool_get(serve->acc_pool);
+
+		if (acc == NULL) {
+			*error_r = "cannot open accounts.db in data_dir";
+			return -1;
+		}
+		accounts_pool_put(serve->acc_pool, acc);
+	}
+	service_start(serve->service, serve->auth_pool);
+	smtp_server_start(serve->smtp, serve->commit_pool, serve->lookup_pool, serve->acc_pool,
+			  serve->queue, serve->tls);
 	if (set->dev)
 		serve_dev_demo(serve);
 	serve->deliverer = deliverer_start(set, serve->queue, SERVE_DELIVERY_THREADS, error_r);
@@ -321,15 +346,42 @@ out:
 	accounts_close(&acc);
 }
 
+/* Every connection is a descriptor: raise the soft limit to the hard
+   one (Debian's default soft limit of 1024 would refuse clients long
+   before limits.connections), and say so when even that is too low. */
+static void serve_raise_nofile(const struct tern_settings *set)
+{
+	struct rlimit rl;
+	/* descriptors beside the client connections: listeners, queue and
+	   Maildir files, SQLite, outbound connections, DNS */
+	const rlim_t reserve = 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)set->limits.connections + reserve)
+		log_warning("serve", "file limit below limits.connections nofile=%llu "
+			    "connections=%u: raise LimitNOFILE or lower limits.connections",
+			    (unsigned long long)rl.rlim_cur, set->limits.connections);
+}
+
 static void serve_cleanup(struct serve *serve)
 {
 	if (serve->stop_timer != NULL)
 		event_free(serve->stop_timer);
 	if (serve->flush_event != NULL)
 		event_free(serve->flush_event);
-	/* sessions first (their jobs finish), then delivery (outbound before the
-	   queue manager that records its outcomes), then the rest */
+	/* sessions first (closed, then freed as their jobs finish), then
+	   delivery (outbound before the queue manager that records its
+	   outcomes), then the rest */
+	if (serve->service != NULL)
+		service_close_all(serve->service);
 	smtp_server_free(&serve->smtp);
+	service_free(&serve->service);
 	maildrop_pickup_stop(&serve->pickup);
 	outbound_stop(&serve->outbound);
 	deliverer_stop(&serve->deliverer);
@@ -338,7 +390,10 @@ static void serve_cleanup(struct serve *serve)
 		close(serve->pid_fd);
 	}
 	i_free(serve->pid_path);
-	job_pool_free(&serve->pool);
+	job_pool_free(&serve->commit_pool);
+	job_pool_free(&serve->lookup_pool);
+	job_pool_free(&serve->auth_pool);
+	accounts_pool_free(&serve->acc_pool);
 	queue_close(&serve->queue);
 	if (serve->tls != NULL)
 		SSL_CTX_free(serve->tls);
@@ -421,12 +476,14 @@ int cmd_serve(int argc, char **argv)
 		return 1;
 	}
 
+	serve_raise_nofile(serve.set);
 	serve.loop = net_loop_new();
 	net_loop_handle_signals(serve.loop, serve_stop, serve_reload, &serve);
-	serve.smtp = smtp_server_new(serve.set, serve.loop);
+	serve.service = service_new(serve.set, serve.loop);
+	serve.smtp = smtp_server_new(serve.set, serve.loop, serve.service);
 
 	/* bind while still root (ports below 1024), then give root up */
-	if (smtp_server_listen_all(serve.smtp, &error) < 0) {
+	if (service_listen_all(serve.service, &error) < 0) {
 		fprintf(stderr, "tern serve: %s\n", error);
 		serve_cleanup(&serve);
 		return 1;

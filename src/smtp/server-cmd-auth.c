@@ -1,34 +1,32 @@
 /*
  * AUTH (RFC 4954) with the SASL mechanisms of sasl.h. Offered and accepted
  * only on a secure connection: TLS, or loopback when
- * auth.plaintext_on_loopback is true. The password check (a slow hash)
- * runs in the job pool. Failures are answered after a growing delay;
- * limits.auth_failures of them close the connection (421).
+ * auth.plaintext_on_loopback is true. The check itself, its throttle and
+ * the growing delay after a failure are the service layer's
+ * (service_auth(): the password hash runs in the auth pool);
+ * limits.auth_failures failures close the connection (421).
  */
 #include "server-private.h"
-#include "accounts.h"
+#include "accounts-pool.h"
 #include "connection.h"
-#include "job-pool.h"
 #include "log.h"
-#include "net-loop.h"
 #include "sasl.h"
 
-#include <event2/event.h>
-
-struct auth_job {
+struct auth_check {
 	struct smtp_session *session;
+	struct accounts_pool *pool;
 	char *user;
 	char *password;
 	size_t password_size;
 	bool authzid_ok;
-	int result;               /* 1 good, 0 bad, -1 error */
 };
 
 static void handle_step(struct smtp_session *session, enum sasl_result result,
 			const char *challenge);
-static void verify_run(void *ctx);
-static void verify_done(void *ctx);
-static void delay_done(evutil_socket_t fd, short what, void *arg);
+static int auth_verify(void *ctx);
+static void auth_check_free(void *ctx);
+static void auth_done(struct service_session *base, enum service_auth_result result,
+		      bool disconnect, void *ctx);
 
 void smtp_cmd_auth(struct smtp_session *session, struct smtp_command *cmd)
 {
@@ -82,7 +80,7 @@ static void handle_step(struct smtp_session *session, enum sasl_result result,
 			const char *challenge)
 {
 	struct sasl_server *sasl = session->sasl;
-	struct auth_job *job;
+	struct auth_check *check;
 	const char *password;
 
 	switch (result) {
@@ -101,93 +99,72 @@ static void handle_step(struct smtp_session *session, enum sasl_result result,
 	case SASL_DONE:
 		break;
 	}
-	job = i_malloc(sizeof(*job));
-	job->session = session;
-	job->user = i_strdup(sasl_server_authcid(sasl));
+	check = i_malloc(sizeof(*check));
+	check->session = session;
+	check->pool = session->server->acc_pool;
+	check->user = i_strdup(sasl_server_authcid(sasl));
 	password = sasl_server_password(sasl);
-	job->password_size = strlen(password) + 1;
-	job->password = i_malloc(job->password_size);
-	memcpy(job->password, password, job->password_size);
-	job->authzid_ok = sasl_server_authzid_ok(sasl);
+	check->password_size = strlen(password) + 1;
+	check->password = i_malloc(check->password_size);
+	memcpy(check->password, password, check->password_size);
+	check->authzid_ok = sasl_server_authzid_ok(sasl);
 	sasl_server_free(&session->sasl);
-	smtp_session_job_begin(session);
-	job_submit(session->server->jobs, verify_run, verify_done, job);
+	session->auth_running = true;
+	smtp_session_update_input(session);
+	service_auth(&session->base, check->user, auth_verify, auth_check_free, check,
+		     auth_done, check);
 }
 
-static void verify_run(void *ctx)
+/* In an auth pool thread. */
+static int auth_verify(void *ctx)
 {
-	struct auth_job *job = ctx;
-	struct smtp_server *server = job->session->server;
-	struct accounts *acc = smtp_server_acc_get(server);
+	struct auth_check *check = ctx;
+	/* checked even with a bad authzid: the same time either way */
+	int ret = accounts_pool_verify(check->pool, check->user, check->password);
 
-	if (acc == NULL) {
-		job->result = -1;
-	} else {
-		/* checked even with a bad authzid: the same time either way */
-		job->result = accounts_user_verify(acc, job->user, job->password);
-		if (job->result == 1 && !job->authzid_ok)
-			job->result = 0;
-		smtp_server_acc_put(server, acc);
-	}
-	explicit_bzero(job->password, job->password_size);
+	explicit_bzero(check->password, check->password_size);
+	if (ret == 1 && !check->authzid_ok)
+		ret = 0;
+	return ret;
 }
 
-static void verify_done(void *ctx)
+static void auth_check_free(void *ctx)
 {
-	struct auth_job *job = ctx;
-	struct smtp_session *session = job->session;
-	const struct tern_limits *limits = &session->server->set->limits;
-	int result = job->result;
-	char *user = job->user;
+	struct auth_check *check = ctx;
 
-	i_free(job->password);
-	i_free(job);
-	if (!smtp_session_job_end(session)) {
-		i_free(user);
-		return;
-	}
-	if (result == 1) {
-		i_str_lower(user);
-		session->auth_user = user;
-		log_info("smtp", "auth session=%s ip=%s user=%s result=ok", session->id, session->ip,
-			 log_str(user));
+	explicit_bzero(check->password, check->password_size);
+	i_free(check->password);
+	i_free(check->user);
+	i_free(check);
+}
+
+static void auth_done(struct service_session *base, enum service_auth_result result,
+		      bool disconnect, void *ctx)
+{
+	struct auth_check *check = ctx;
+	struct smtp_session *session = check->session;
+
+	session->auth_running = false;
+	smtp_session_update_input(session);
+	switch (result) {
+	case SERVICE_AUTH_OK:
+		session->auth_user = i_strdup(check->user);
+		i_str_lower(session->auth_user);
 		smtp_reply(session, 235, "2.7.0", "Authentication successful");
-		return;
-	}
-	log_info("smtp", "auth session=%s ip=%s user=%s result=%s", session->id, session->ip,
-		 log_str(user), result < 0 ? "error" : "fail");
-	i_free(user);
-	if (result < 0) {
+		break;
+	case SERVICE_AUTH_TEMPFAIL:
 		smtp_reply(session, 454, "4.7.0", "Temporary authentication failure");
-		return;
-	}
-	session->auth_failures++;
-	if (session->auth_failures >= limits->auth_failures) {
+		break;
+	case SERVICE_AUTH_THROTTLED:
+		smtp_reply(session, 454, "4.7.0",
+			   "Too many failed logins from your address, try again later");
+		break;
+	case SERVICE_AUTH_FAILED:
 		smtp_reply(session, 535, "5.7.8", "Authentication credentials invalid");
+		break;
+	}
+	if (disconnect)
 		smtp_session_disconnect(session, "4.7.0", "Too many authentication failures",
 					"auth-failures");
-		return;
-	}
-	/* a growing delay slows down password guessing */
-	{
-		struct timeval tv = { I_MIN(session->auth_failures, SMTP_AUTH_DELAY_MAX_SECS), 0 };
-
-		if (session->delay_ev == NULL)
-			session->delay_ev = evtimer_new(net_loop_base(session->server->loop),
-							delay_done, session);
-		if (session->delay_ev == NULL || evtimer_add(session->delay_ev, &tv) < 0)
-			i_fatal("smtp: cannot add the delay timer");
-		session->delaying = true;
-		smtp_session_update_input(session);
-	}
-}
-
-static void delay_done(evutil_socket_t fd, short what, void *arg)
-{
-	struct smtp_session *session = arg;
-
-	session->delaying = false;
-	smtp_reply(session, 535, "5.7.8", "Authentication credentials invalid");
-	smtp_session_update_input(session);
 	smtp_session_check_disconnect(session);
 }

@@ -63,7 +63,7 @@ static void write_received(struct smtp_session *session)
 	msg_date_format(now, msg_date_local_offset(now), date);
 	if (buf_printf(&trans->out, "Received: from %s (%s [%s])\r\n"
 		       "\tby %s (tern) with %s%s\r\n"
-		       "\tid %s", session->helo, session->ip, session->ip,
+		       "\tid %s", session->helo, session->base.ip, session->base.ip,
 		       set->hostname, protocol_name(session), tls, trans->id) < 0 ||
 	    (trans->rcpt_cmds == 1 &&
 	     buf_printf(&trans->out, "\r\n\tfor <%s>", trans->first_rcpt) < 0) ||
@@ -78,7 +78,7 @@ static int start_message(struct smtp_session *session, bool dot_mode)
 
 	trans->writer = queue_writer_new(session->server->queue, &error);
 	if (trans->writer == NULL) {
-		log_error("smtp", "queue file failed session=%s error=%s", session->id,
+		log_error("smtp", "queue file failed session=%s error=%s", session->base.id,
 			  log_str(error));
 		return -1;
 	}
@@ -88,7 +88,7 @@ static int start_message(struct smtp_session *session, bool dot_mode)
 	buf_init(&trans->out, BUF_MAX_UNLIMITED);
 	write_received(session);
 	if (queue_writer_write(trans->writer, trans->out.data, trans->out.used, &error) < 0) {
-		log_error("smtp", "queue write failed session=%s id=%s error=%s", session->id,
+		log_error("smtp", "queue write failed session=%s id=%s error=%s", session->base.id,
 			  trans->id, log_str(error));
 		queue_writer_abort(&trans->writer);
 		return -1;
@@ -144,7 +144,7 @@ static void flush_out(struct smtp_session *session)
 	if (trans->writer != NULL && trans->write_error == NULL && trans->out.used > 0 &&
 	    queue_writer_write(trans->writer, trans->out.data, trans->out.used, &error) < 0) {
 		trans->write_error = arena_strdup(trans->arena, error);
-		log_error("smtp", "queue write failed session=%s id=%s error=%s", session->id,
+		log_error("smtp", "queue write failed session=%s id=%s error=%s", session->base.id,
 			  trans->id, log_str(error));
 		queue_writer_abort(&trans->writer);
 	}
@@ -318,7 +318,7 @@ static void message_end(struct smtp_session *session)
 		add_header_fields(session, true);
 	flush_out(session);
 	if (trans->too_big) {
-		log_info("smtp", "rejected session=%s reason=size size=%llu", session->id,
+		log_info("smtp", "rejected session=%s reason=size size=%llu", session->base.id,
 			 (unsigned long long)trans->reader.size);
 		smtp_reply(session, 552, "5.3.4", "Message size exceeds fixed maximum message size");
 		transaction_over(session);
@@ -331,7 +331,7 @@ static void message_end(struct smtp_session *session)
 	}
 	if (trans->reader.received_count > set->limits.hops) {
 		/* RFC 5321 6.3: too many Received fields: a loop */
-		log_info("smtp", "rejected session=%s reason=hops received=%u", session->id,
+		log_info("smtp", "rejected session=%s reason=hops received=%u", session->base.id,
 			 trans->reader.received_count);
 		smtp_reply(session, 554, "5.4.6", "Too many hops (%u Received fields): mail loop?",
 			   trans->reader.received_count);
@@ -348,12 +348,12 @@ static void message_end(struct smtp_session *session)
 	env->body_8bit = trans->params.body == SMTP_BODY_8BITMIME;
 	env->smtputf8 = trans->params.smtputf8;
 	env->auth_user = arena_strdup(trans->arena, session->auth_user);
-	env->client = arena_printf(trans->arena, "%s [%s]", session->helo, session->ip);
+	env->client = arena_printf(trans->arena, "%s [%s]", session->helo, session->base.ip);
 	env->rcpts = trans->rcpts;
 	env->rcpt_count = trans->rcpt_count;
 
 	smtp_session_job_begin(session);
-	job_submit(session->server->jobs, commit_run, commit_done, session);
+	job_submit(session->server->commit_jobs, commit_run, commit_done, session);
 }
 
 /* In a pool thread: the session is paused and its transaction is ours. */
@@ -378,14 +378,14 @@ static void commit_done(void *ctx)
 	if (trans->committed) {
 		session->messages++;
 		log_info("smtp", "accepted session=%s id=%s from=<%s> rcpts=%u size=%llu tls=%s%s%s",
-			 session->id, trans->id, log_value(trans->from, strlen(trans->from), 200),
+			 session->base.id, trans->id, log_value(trans->from, strlen(trans->from), 200),
 			 trans->rcpt_count, (unsigned long long)trans->env.size,
 			 session->tls ? "yes" : "no", session->auth_user != NULL ? " auth=" : "",
 			 session->auth_user != NULL ? log_str(session->auth_user) : "");
 		if (server->committed != NULL)
 			server->committed(server->committed_ctx, trans->id);
 	} else {
-		log_error("smtp", "queue commit failed session=%s id=%s error=%s", session->id,
+		log_error("smtp", "queue commit failed session=%s id=%s error=%s", session->base.id,
 			  trans->id, log_str(trans->commit_error));
 	}
 	if (!smtp_session_job_end(session))
@@ -404,7 +404,7 @@ void smtp_data_abort(struct smtp_session *session)
 
 	if (trans == NULL || trans->writer == NULL)
 		return;
-	log_info("smtp", "aborted session=%s id=%s reason=disconnected size=%llu", session->id,
+	log_info("smtp", "aborted session=%s id=%s reason=disconnected size=%llu", session->base.id,
 		 trans->id, (unsigned long long)trans->reader.size);
 	queue_writer_abort(&trans->writer);
 }

@@ -9,19 +9,60 @@
  * "!" in a local part are never interpreted as routing (a local part
  * holding them must name a real local mailbox or alias), and a quoted
  * local part holding "@" is refused for local domains.
+ *
+ * Every accounts.db question (is the domain local, where does the
+ * recipient go, may this user send as that address) is asked in a lookup
+ * job, never on the loop; the session's input waits meanwhile.
  */
 #include "server-private.h"
 #include "accounts.h"
+#include "accounts-pool.h"
 #include "arena.h"
 #include "connection.h"
 #include "log.h"
 
 #include <stdio.h>
 
-static bool relay_allowed(struct smtp_session *session);
+/* MAIL by an authenticated user: the ownership check reads accounts.db in
+   a lookup job. */
+struct mail_job {
+	struct smtp_session *session;
+	struct arena *arena;
+	const char *from;
+	struct smtp_mail_params params;
+	int result;                 /* accounts_user_may_send_as() */
+};
+
+/* RCPT: the domain and recipient lookups run in a lookup job. */
+struct rcpt_job {
+	struct smtp_session *session;
+	const char *address;        /* in the transaction's arena */
+	const char *domain;         /* lowercased */
+	bool literal;               /* an address literal: never local */
+	bool postmaster;
+	bool at_in_local_part;
+	const char *remote_local;   /* the local part as given, for a remote address */
+	const char *orcpt;
+	unsigned int notify;
+	/* everything above and the results live in the job's own arena:
+	   the transaction may be gone when the job ends */
+	struct arena *arena;
+	bool local;
+	int ret;
+	struct accounts_target *targets;
+	unsigned int count;
+	char *error;
+};
+
 static char *lower_dup(struct arena *arena, const char *s);
 static void add_target(struct smtp_transaction *trans, const char *address, const char *original,
-		       const struct smtp_command *cmd);
+		       const char *orcpt, unsigned int notify);
+static void mail_accept(struct smtp_session *session, const char *from,
+			const struct smtp_mail_params *mp);
+static void mail_run(void *ctx);
+static void mail_done(void *ctx);
+static void rcpt_run(void *ctx);
+static void rcpt_done(void *ctx);
 
 static char *lower_dup(struct arena *arena, const char *s)
 {
@@ -31,28 +72,12 @@ static char *lower_dup(struct arena *arena, const char *s)
 	return copy;
 }
 
-static bool relay_allowed(struct smtp_session *session)
-{
-	const struct tern_settings *set = session->server->set;
-	const struct sockaddr *peer;
-	size_t i;
-
-	if (session->auth_user != NULL)
-		return true;
-	peer = net_conn_peer(session->conn, NULL);
-	for (i = 0; i < set->relay_networks_count; i++) {
-		if (settings_cidr_match(&set->relay_networks[i], peer))
-			return true;
-	}
-	return false;
-}
-
 void smtp_cmd_mail(struct smtp_session *session, struct smtp_command *cmd)
 {
 	const struct tern_settings *set = session->server->set;
 	struct smtp_mail_params *mp = &cmd->mail;
-	struct smtp_transaction *trans;
 	bool submission = session->kind != TERN_LISTEN_SMTP;
+	struct mail_job *job;
 
 	if (session->helo == NULL) {
 		/* RFC 5321 4.1.4: EHLO or HELO first */
@@ -84,38 +109,82 @@ void smtp_cmd_mail(struct smtp_session *session, struct smtp_command *cmd)
 		smtp_reply(session, 553, "5.6.7", "Non-ASCII address needs SMTPUTF8");
 		return;
 	}
-	if (submission) {
-		/* RFC 6409 6.1: the sender must be the user (or one of its aliases) */
-		int ret = cmd->path.null ? 0 :
-			accounts_user_may_send_as(session->server->acc, session->auth_user,
-						  cmd->path.address);
-
-		if (ret < 0) {
-			smtp_reply(session, 451, "4.3.0", "Temporary failure checking the sender");
-			return;
-		}
-		if (ret == 0) {
-			smtp_reply(session, 553, "5.7.1", "Sender address <%s> not owned by user %s",
-				   cmd->path.address, session->auth_user);
-			return;
-		}
+	if (session->auth_user == NULL) {
+		mail_accept(session, cmd->path.address, mp);
+		return;
 	}
+	if (cmd->path.null) {
+		/* RFC 6409 4.2 / 8.1: the null sender is no submitter's address */
+		smtp_reply(session, 553, "5.7.1", "Sender address <> not owned by user %s",
+			   session->auth_user);
+		return;
+	}
+	/* RFC 6409 6.1: an authenticated user sends as itself (or one of its
+	   aliases), on every port: AUTH on port 25 is no way around it */
+	job = i_malloc(sizeof(*job));
+	job->session = session;
+	job->arena = arena_new(256);
+	job->from = arena_strdup(job->arena, cmd->path.address);
+	job->params = *mp;
+	job->params.envid = arena_strdup(job->arena, mp->envid);
+	job->params.auth = arena_strdup(job->arena, mp->auth);
+	smtp_session_job(session, session->server->lookup_jobs, mail_run, mail_done, job);
+}
+
+static void mail_run(void *ctx)
+{
+	struct mail_job *job = ctx;
+	struct smtp_session *session = job->session;
+	struct accounts *acc = accounts_pool_get(session->server->acc_pool);
+
+	if (acc == NULL) {
+		job->result = -1;
+		return;
+	}
+	job->result = accounts_user_may_send_as(acc, session->auth_user, job->from);
+	accounts_pool_put(session->server->acc_pool, acc);
+}
+
+static void mail_done(void *ctx)
+{
+	struct mail_job *job = ctx;
+	struct smtp_session *session = job->session;
+
+	if (smtp_session_job_end(session)) {
+		if (job->result < 0)
+			smtp_reply(session, 451, "4.3.0", "Temporary failure checking the sender");
+		else if (job->result == 0)
+			smtp_reply(session, 553, "5.7.1", "Sender address <%s> not owned by user %s",
+				   job->from, session->auth_user);
+		else
+			mail_accept(session, job->from, &job->params);
+		smtp_session_check_disconnect(session);
+	}
+	arena_free(&job->arena);
+	i_free(job);
+}
+
+static void mail_accept(struct smtp_session *session, const char *from,
+			const struct smtp_mail_params *mp)
+{
+	struct smtp_transaction *trans;
 
 	trans = i_malloc(sizeof(*trans));
 	trans->arena = arena_new(0);
-	trans->from = arena_strdup(trans->arena, cmd->path.address);
+	trans->from = arena_strdup(trans->arena, from);
 	trans->params = *mp;
 	trans->params.envid = arena_strdup(trans->arena, mp->envid);
 	trans->params.auth = arena_strdup(trans->arena, mp->auth);
-	trans->limit = (uint64_t)set->limits.message_size;
+	trans->limit = (uint64_t)session->server->set->limits.message_size;
 	session->trans = trans;
-	smtp_reply(session, 250, "2.1.0", "Sender <%s> OK", cmd->path.address);
+	service_session_set_engaged(&session->base, true);
+	smtp_reply(session, 250, "2.1.0", "Sender <%s> OK", from);
 }
 
 /* One queue recipient per final target (alias expansion may lead several
    RCPTs to the same mailbox: one copy). */
 static void add_target(struct smtp_transaction *trans, const char *address, const char *original,
-		       const struct smtp_command *cmd)
+		       const char *orcpt, unsigned int notify)
 {
 	struct queue_rcpt *r;
 	unsigned int i;
@@ -137,8 +206,8 @@ static void add_target(struct smtp_transaction *trans, const char *address, cons
 	r->address = arena_strdup(trans->arena, address);
 	r->original = original != NULL && i_strcasecmp(original, address) != 0 ?
 		arena_strdup(trans->arena, original) : NULL;
-	r->orcpt = arena_strdup(trans->arena, cmd->rcpt.orcpt);
-	r->notify = cmd->rcpt.notify;
+	r->orcpt = arena_strdup(trans->arena, orcpt);
+	r->notify = notify;
 	r->state = QUEUE_RCPT_PENDING;
 }
 
@@ -146,13 +215,8 @@ void smtp_cmd_rcpt(struct smtp_session *session, struct smtp_command *cmd)
 {
 	const struct tern_settings *set = session->server->set;
 	struct smtp_transaction *trans = session->trans;
-	struct accounts *acc = session->server->acc;
 	struct arena *arena;
-	struct accounts_target *targets;
-	unsigned int count, i;
-	const char *domain, *address, *error;
-	bool local;
-	int ret;
+	struct rcpt_job *job;
 
 	if (trans == NULL) {
 		smtp_reply(session, 503, "5.5.1", "Need MAIL command");
@@ -176,59 +240,109 @@ void smtp_cmd_rcpt(struct smtp_session *session, struct smtp_command *cmd)
 		return;
 	}
 
-	arena = trans->arena;
+	job = i_malloc(sizeof(*job));
+	job->arena = arena = arena_new(1024);
+	job->session = session;
+	job->postmaster = cmd->path.postmaster;
 	if (cmd->path.postmaster) {
 		/* RFC 5321 4.1.1.3: <Postmaster> is the postmaster of this host */
-		domain = set->domains_count > 0 ? set->domains[0] : set->hostname;
-		address = arena_printf(arena, "postmaster@%s", domain);
-		domain = lower_dup(arena, domain);
-	} else {
-		domain = lower_dup(arena, cmd->path.domain);
-		address = cmd->path.address;
-	}
+		const char *domain = set->domains_count > 0 ? set->domains[0] : set->hostname;
 
-	local = domain[0] != '[' && accounts_domain_is_local(acc, domain);
-	if (!local) {
-		if (!relay_allowed(session)) {
-			log_info("smtp", "relay denied session=%s ip=%s rcpt=%s", session->id,
-				 net_conn_peer_ip(session->conn), log_str(address));
+		job->address = arena_printf(arena, "postmaster@%s", domain);
+		job->domain = lower_dup(arena, domain);
+	} else {
+		size_t alen = strlen(cmd->path.address), dlen = strlen(cmd->path.domain);
+
+		i_assert(alen > dlen);
+		job->domain = lower_dup(arena, cmd->path.domain);
+		job->address = arena_strdup(arena, cmd->path.address);
+		job->remote_local = arena_strndup(arena, cmd->path.address, alen - dlen - 1);
+		job->at_in_local_part = strchr(cmd->path.local_part, '@') != NULL;
+	}
+	job->literal = job->domain[0] == '[';
+	job->orcpt = arena_strdup(arena, cmd->rcpt.orcpt);
+	job->notify = cmd->rcpt.notify;
+	smtp_session_job(session, session->server->lookup_jobs, rcpt_run, rcpt_done, job);
+}
+
+/* In a lookup thread: is the domain local, and where does the address go?
+   The transaction's arena is not touched here (the loop owns it). */
+static void rcpt_run(void *ctx)
+{
+	struct rcpt_job *job = ctx;
+	struct smtp_server *server = job->session->server;
+	struct accounts *acc;
+	const char *error;
+
+	if (job->literal)
+		return;
+	acc = accounts_pool_get(server->acc_pool);
+	if (acc == NULL) {
+		job->ret = -1;
+		job->error = i_strdup("accounts.db cannot be opened");
+		return;
+	}
+	job->local = accounts_domain_is_local(acc, job->domain);
+	if (job->local && !job->at_in_local_part) {
+		job->ret = accounts_resolve(acc, job->arena, job->address, &job->targets,
+					    &job->count, &error);
+		if (job->ret < 0)
+			job->error = i_strdup(error);
+	}
+	accounts_pool_put(server->acc_pool, acc);
+}
+
+static void rcpt_done(void *ctx)
+{
+	struct rcpt_job *job = ctx;
+	struct smtp_session *session = job->session;
+	struct smtp_transaction *trans;
+	const char *address = job->address;
+	unsigned int i;
+
+	if (!smtp_session_job_end(session))
+		goto out;
+	trans = session->trans;
+	if (trans == NULL)
+		goto done;
+	if (job->ret < 0) {
+		log_error("smtp", "recipient lookup failed session=%s rcpt=%s error=%s",
+			  session->base.id, log_str(address), log_str(job->error));
+		smtp_reply(session, 451, "4.3.0", "<%s>: Temporary lookup failure", address);
+		goto done;
+	}
+	if (!job->local) {
+		if (!smtp_session_trusted(session)) {
+			log_info("smtp", "relay denied session=%s ip=%s rcpt=%s", session->base.id,
+				 session->base.ip, log_str(address));
 			smtp_reply(session, 554, "5.7.1", "<%s>: Relay access denied", address);
-			return;
+			goto done;
 		}
 		/* a remote recipient: itself, local part as given (RFC 5321 2.4) */
-		if (!cmd->path.postmaster) {
-			size_t alen = strlen(cmd->path.address), dlen = strlen(cmd->path.domain);
-
-			i_assert(alen > dlen);
-			address = arena_printf(arena, "%.*s@%s", (int)(alen - dlen - 1),
-					       cmd->path.address, domain);
-		}
-		add_target(trans, address, NULL, cmd);
+		if (!job->postmaster)
+			address = arena_printf(trans->arena, "%s@%s", job->remote_local,
+					       job->domain);
+		add_target(trans, address, NULL, job->orcpt, job->notify);
 	} else {
-		if (strchr(cmd->path.local_part, '@') != NULL) {
-			/* "a@b"@local: never a routing trick */
+		if (job->at_in_local_part || job->ret == 0 || job->count == 0) {
+			/* "a@b"@local is never a routing trick; an unknown user is
+			   refused now, never bounced later */
 			smtp_reply(session, 550, "5.1.1", "<%s>: Recipient address rejected: "
 				   "User unknown", address);
-			return;
+			goto done;
 		}
-		ret = accounts_resolve(acc, trans->arena, address, &targets, &count, &error);
-		if (ret < 0) {
-			log_error("smtp", "recipient lookup failed session=%s rcpt=%s error=%s",
-				  session->id, log_str(address), log_str(error));
-			smtp_reply(session, 451, "4.3.0", "<%s>: Temporary lookup failure", address);
-			return;
-		}
-		if (ret == 0 || count == 0) {
-			/* refused now, never bounced later */
-			smtp_reply(session, 550, "5.1.1", "<%s>: Recipient address rejected: "
-				   "User unknown", address);
-			return;
-		}
-		for (i = 0; i < count; i++)
-			add_target(trans, targets[i].address, address, cmd);
+		for (i = 0; i < job->count; i++)
+			add_target(trans, job->targets[i].address, address, job->orcpt,
+				   job->notify);
 	}
 	if (trans->rcpt_cmds == 0)
 		trans->first_rcpt = arena_strdup(trans->arena, address);
 	trans->rcpt_cmds++;
 	smtp_reply(session, 250, "2.1.5", "Recipient <%s> OK", address);
+done:
+	smtp_session_check_disconnect(session);
+out:
+	i_free(job->error);
+	arena_free(&job->arena);
+	i_free(job);
 }

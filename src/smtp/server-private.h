@@ -11,53 +11,32 @@
 #include "smtp-data.h"
 #include "uid.h"
 #include "queue.h"
+#include "service.h"
 
-#include <pthread.h>
 #include <time.h>
 
 struct net_conn;
-struct net_listener;
 struct job_client;
-struct accounts;
+struct accounts_pool;
 struct sasl_server;
 struct event;
 struct arena;
 
 /* reading stops while more than this much output waits for the client */
 #define SMTP_OUTPUT_MAX (64 * 1024)
-/* the longest pause before a "535" after a failed AUTH */
-#define SMTP_AUTH_DELAY_MAX_SECS 5
-/* how long a stopping server lets busy sessions finish */
-#define SMTP_SHUTDOWN_GRACE_SECS 10
-
-struct smtp_listener {
-	struct smtp_listener *next;
-	struct smtp_server *server;
-	struct net_listener *listener;
-	enum tern_listen_kind kind;
-};
 
 struct smtp_server {
 	const struct tern_settings *set;
 	struct net_loop *loop;
-	struct job_client *jobs;
+	struct service *service;
+	struct job_client *commit_jobs;   /* queue commits (fsync): their own pool */
+	struct job_client *lookup_jobs;   /* accounts.db lookups (RCPT, MAIL, VRFY) */
+	struct accounts_pool *acc_pool;
 	struct queue *queue;
 	SSL_CTX *tls;
-	struct accounts *acc;           /* for the loop thread */
-
-	/* spare accounts handles for password checks in pool threads */
-	pthread_mutex_t acc_lock;
-	struct accounts **acc_spare;
-	unsigned int acc_spare_count, acc_spare_alloc;
 
 	smtp_committed_cb *committed;
 	void *committed_ctx;
-
-	struct smtp_listener *listeners;
-	struct smtp_session *sessions;
-	unsigned int session_count;
-	struct event *tick;             /* session_timeout checks */
-	bool shutting_down;
 };
 
 struct smtp_transaction {
@@ -88,22 +67,18 @@ struct smtp_transaction {
 };
 
 struct smtp_session {
-	struct smtp_session *prev, *next;
+	struct service_session base;    /* id, ip, kind, limits (service.h); first */
 	struct smtp_server *server;
 	struct net_conn *conn;
 	enum tern_listen_kind kind;
-	char id[UID_MAX_LEN];
-	char ip[48];                    /* the client's address, for logs and Received */
-	time_t started;
 	char *helo;
 	char *auth_user;
 
 	bool esmtp;                     /* EHLO (not HELO) */
 	bool tls;
-	bool job_running;               /* a job holds this session */
-	bool destroy_after_job;         /* the connection went away meanwhile */
+	bool job_running;               /* a job holds this session (input paused) */
+	bool auth_running;              /* a login check (and its delay) is running */
 	bool output_paused;             /* too much unread output */
-	bool delaying;                  /* a failed-AUTH delay is running */
 	bool disconnect;                /* close after the output is sent */
 	bool closing_down;              /* server shutdown: close when idle */
 	bool in_input;                  /* inside a connection callback */
@@ -114,7 +89,6 @@ struct smtp_session {
 
 	struct smtp_transaction *trans;
 	struct sasl_server *sasl;       /* an AUTH exchange in progress */
-	struct event *delay_ev;
 
 	/* DATA / BDAT input */
 	bool in_data;                   /* raw mode: DATA text */
@@ -127,16 +101,14 @@ struct smtp_session {
 	const char *bdat_error_enhanced, *bdat_error_text;
 };
 
-/* server.c */
-struct accounts *smtp_server_acc_get(struct smtp_server *server);
-void smtp_server_acc_put(struct smtp_server *server, struct accounts *acc);
-void smtp_server_session_gone(struct smtp_server *server, struct smtp_session *session);
-
 /* server-session.c */
 void smtp_session_create(struct smtp_server *server, enum tern_listen_kind kind, int fd,
 			 const struct sockaddr *peer, socklen_t peer_len);
 /* Close now (no more output). Frees at once, or when its job is done. */
 void smtp_session_destroy(struct smtp_session *session, const char *reason);
+/* service_protocol callbacks */
+void smtp_session_kick(struct service_session *base, enum service_kick_reason reason);
+void smtp_session_free(struct service_session *base);
 /* Write one reply line: "code enhanced text". Counts errors in a row. */
 void smtp_reply(struct smtp_session *session, unsigned int code, const char *enhanced,
 		const char *fmt, ...) ATTR_FORMAT(4, 5);
@@ -151,11 +123,16 @@ void smtp_session_disconnect(struct smtp_session *session, const char *enhanced,
 bool smtp_session_check_disconnect(struct smtp_session *session);
 /* Re-evaluate whether input should flow (jobs, delays, output). */
 void smtp_session_update_input(struct smtp_session *session);
+/* Submit run/done to jobs with the session held and its input paused. */
+void smtp_session_job(struct smtp_session *session, struct job_client *jobs,
+		      void (*run)(void *ctx), void (*done)(void *ctx), void *ctx);
 void smtp_session_job_begin(struct smtp_session *session);
 /* Returns false when the session was freed (the client went away). */
 bool smtp_session_job_end(struct smtp_session *session);
 /* Is AUTH possible on this connection (TLS, or loopback if allowed)? */
 bool smtp_session_secure(const struct smtp_session *session);
+/* Authenticated, or a client in relay.networks: may relay, VRFY, EXPN. */
+bool smtp_session_trusted(const struct smtp_session *session);
 void smtp_transaction_free(struct smtp_transaction **trans);
 void smtp_session_reset(struct smtp_session *session);
 /* After a reply that ends a transaction: a stopping server closes now. */
@@ -164,6 +141,8 @@ void smtp_session_idle_check(struct smtp_session *session);
 /* server-cmd-mail.c */
 void smtp_cmd_mail(struct smtp_session *session, struct smtp_command *cmd);
 void smtp_cmd_rcpt(struct smtp_session *session, struct smtp_command *cmd);
+/* server-cmd-vrfy.c: VRFY and EXPN (RFC 5321 3.5) */
+void smtp_cmd_vrfy(struct smtp_session *session, struct smtp_command *cmd);
 
 /* server-cmd-data.c */
 void smtp_cmd_data(struct smtp_session *session, struct smtp_command *cmd);

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "sasl.h"
 #include "tls.h"
+#include "job-pool.h"
 
 #include <event2/event.h>
 #include <stdarg.h>
@@ -21,7 +22,6 @@ static size_t conn_raw(struct net_conn *conn, void *ctx, const unsigned char *da
 static void conn_event(struct net_conn *conn, void *ctx, enum net_conn_event event);
 static void conn_drained(struct net_conn *conn, void *ctx);
 static void session_after_input(struct smtp_session *session);
-static void session_free(struct smtp_session *session);
 static void dispatch(struct smtp_session *session, const char *line, size_t len);
 static void cmd_helo(struct smtp_session *session, struct smtp_command *cmd);
 static void cmd_starttls(struct smtp_session *session);
@@ -41,35 +41,35 @@ void smtp_session_create(struct smtp_server *server, enum tern_listen_kind kind,
 	const struct tern_settings *set = server->set;
 	bool implicit_tls = kind == TERN_LISTEN_SUBMISSIONS;
 
+	service_session_init(server->service, &session->base, kind, peer, peer_len);
+	session->base.timeout = set->limits.smtp_timeout;
+	/* RFC 5321 4.5.3.2: the same timeout before and in a transaction;
+	   the service shortens it under stress */
+	session->base.login_timeout = 0;
+	session->base.max_lifetime = set->limits.session_timeout;
 	session->server = server;
 	session->kind = kind;
-	session->started = time(NULL);
-	uid_generate(session->id);
 	session->conn = net_conn_new(server->loop, fd, peer, peer_len,
 				     implicit_tls ? server->tls : NULL,
 				     set->limits.line_length, &session_callbacks, session);
 	session->tls = implicit_tls;
-	snprintf(session->ip, sizeof(session->ip), "%s", net_conn_peer_ip(session->conn));
-	net_conn_set_idle_timeout(session->conn, set->limits.smtp_timeout);
+	service_session_set_conn(&session->base, session->conn);
 
-	session->next = server->sessions;
-	if (server->sessions != NULL)
-		server->sessions->prev = session;
-	server->sessions = session;
-	server->session_count++;
-
-	log_info("smtp", "connect session=%s ip=%s service=%s", session->id,
-		 net_conn_peer_ip(session->conn), settings_listen_kind_name(kind));
+	log_info("smtp", "connect session=%s ip=%s service=%s", session->base.id,
+		 session->base.ip, settings_listen_kind_name(kind));
 	/* RFC 5321 4.2 / 3.1: the greeting */
 	net_conn_printf(session->conn, "220 %s ESMTP tern\r\n", set->hostname);
 }
 
-static void session_free(struct smtp_session *session)
+/* The service's free callback: the connection is gone and nothing holds
+   the session any more. */
+void smtp_session_free(struct service_session *base)
 {
+	struct smtp_session *session = (struct smtp_session *)base;
+
+	smtp_data_abort(session);
 	smtp_transaction_free(&session->trans);
 	sasl_server_free(&session->sasl);
-	if (session->delay_ev != NULL)
-		event_free(session->delay_ev);
 	i_free(session->helo);
 	i_free(session->auth_user);
 	i_free(session);
@@ -77,48 +77,72 @@ static void session_free(struct smtp_session *session)
 
 void smtp_session_destroy(struct smtp_session *session, const char *reason)
 {
-	if (session->conn != NULL) {
-		log_info("smtp", "disconnect session=%s ip=%s reason=%s messages=%u", session->id,
-			 net_conn_peer_ip(session->conn), reason, session->messages);
-		if (session->disconnect)
-			net_conn_close_after_write(&session->conn);
-		else
-			net_conn_close(&session->conn);
-		smtp_server_session_gone(session->server, session);
-	}
-	if (session->job_running) {
-		/* the job owns the transaction: free when it is done */
-		session->destroy_after_job = true;
+	if (session->conn == NULL)
+		return;
+	log_info("smtp", "disconnect session=%s ip=%s reason=%s messages=%u", session->base.id,
+		 session->base.ip, reason, session->messages);
+	if (session->disconnect)
+		net_conn_close_after_write(&session->conn);
+	else
+		net_conn_close(&session->conn);
+	/* frees now, or when the last job holding it is done */
+	service_session_closed(&session->base);
+}
+
+/* The service asks the session to go: at shutdown a session in the
+   middle of a transaction finishes it (its reply is sent) first. */
+void smtp_session_kick(struct service_session *base, enum service_kick_reason reason)
+{
+	struct smtp_session *session = (struct smtp_session *)base;
+
+	switch (reason) {
+	case SERVICE_KICK_SHUTDOWN:
+		session->closing_down = true;
+		smtp_session_idle_check(session);
+		return;
+	case SERVICE_KICK_STRESS:
+		smtp_session_disconnect(session, "4.7.0", "Server busy, try again later",
+					"stress");
+		return;
+	case SERVICE_KICK_SESSION_TIME:
+		smtp_session_disconnect(session, "4.4.2", "Session time limit exceeded",
+					"session-timeout");
+		return;
+	case SERVICE_KICK_CLOSE:
+		smtp_session_destroy(session, "shutdown");
 		return;
 	}
-	smtp_data_abort(session);
-	session_free(session);
 }
 
 void smtp_session_job_begin(struct smtp_session *session)
 {
 	i_assert(!session->job_running);
 	session->job_running = true;
+	service_session_hold(&session->base);
 	smtp_session_update_input(session);
 }
 
 bool smtp_session_job_end(struct smtp_session *session)
 {
 	session->job_running = false;
-	if (session->destroy_after_job) {
-		smtp_data_abort(session);
-		session_free(session);
+	if (!service_session_release(&session->base))
 		return false;
-	}
 	smtp_session_update_input(session);
 	return true;
+}
+
+void smtp_session_job(struct smtp_session *session, struct job_client *jobs,
+		      void (*run)(void *ctx), void (*done)(void *ctx), void *ctx)
+{
+	smtp_session_job_begin(session);
+	job_submit(jobs, run, done, ctx);
 }
 
 void smtp_session_update_input(struct smtp_session *session)
 {
 	if (session->conn == NULL)
 		return;
-	if (session->job_running || session->delaying || session->output_paused ||
+	if (session->job_running || session->auth_running || session->output_paused ||
 	    session->disconnect)
 		net_conn_pause(session->conn);
 	else
@@ -127,10 +151,12 @@ void smtp_session_update_input(struct smtp_session *session)
 
 bool smtp_session_secure(const struct smtp_session *session)
 {
-	if (session->tls)
-		return true;
-	return session->server->set->auth_plaintext_on_loopback &&
-	       net_conn_peer_is_loopback(session->conn);
+	return service_session_secure(&session->base, session->tls);
+}
+
+bool smtp_session_trusted(const struct smtp_session *session)
+{
+	return session->auth_user != NULL || session->base.trusted;
 }
 
 void smtp_transaction_free(struct smtp_transaction **transp)
@@ -155,13 +181,14 @@ void smtp_transaction_free(struct smtp_transaction **transp)
 void smtp_session_reset(struct smtp_session *session)
 {
 	smtp_transaction_free(&session->trans);
+	service_session_set_engaged(&session->base, false);
 }
 
 void smtp_session_idle_check(struct smtp_session *session)
 {
 	if (!session->closing_down || session->conn == NULL || session->disconnect ||
-	    session->job_running || session->trans != NULL || session->in_data ||
-	    session->in_bdat || session->sasl != NULL)
+	    session->job_running || session->auth_running || session->trans != NULL ||
+	    session->in_data || session->in_bdat || session->sasl != NULL)
 		return;
 	smtp_session_disconnect(session, "4.3.2", "Service shutting down", "shutdown");
 }
@@ -185,8 +212,8 @@ static void count_reply(struct smtp_session *session, unsigned int code)
 					session->server->set->hostname);
 			session->disconnect = true;
 			session->disconnect_reason = "too-many-errors";
-			log_info("smtp", "too many errors session=%s ip=%s", session->id,
-				 net_conn_peer_ip(session->conn));
+			log_info("smtp", "too many errors session=%s ip=%s", session->base.id,
+				 session->base.ip);
 		}
 	} else if (code < 400) {
 		session->bad_commands = 0;
@@ -244,7 +271,8 @@ void smtp_session_disconnect(struct smtp_session *session, const char *enhanced,
 
 bool smtp_session_check_disconnect(struct smtp_session *session)
 {
-	if (session->conn != NULL && session->disconnect && !session->job_running) {
+	if (session->conn != NULL && session->disconnect && !session->job_running &&
+	    !session->auth_running) {
 		smtp_session_destroy(session, session->disconnect_reason != NULL ?
 					      session->disconnect_reason : "closed");
 		return false;
@@ -318,7 +346,7 @@ static void conn_event(struct net_conn *conn, void *ctx, enum net_conn_event eve
 	case NET_CONN_TLS_READY: {
 		SSL *ssl = net_conn_ssl(conn);
 
-		log_info("smtp", "tls session=%s %s", session->id,
+		log_info("smtp", "tls session=%s %s", session->base.id,
 			 ssl != NULL ? tls_describe(ssl) : "-");
 		return;
 	}
@@ -385,10 +413,7 @@ static void dispatch(struct smtp_session *session, const char *line, size_t len)
 		break;
 	case SMTP_VERB_VRFY:
 	case SMTP_VERB_EXPN:
-		/* RFC 5321 3.5.3: no address harvesting, and no false "no" */
-		smtp_reply(session, 252, "2.5.0",
-			   "Cannot %s user, but will accept message and attempt delivery",
-			   cmd.name);
+		smtp_cmd_vrfy(session, &cmd);
 		break;
 	case SMTP_VERB_HELP:
 		cmd_help(session);
@@ -426,7 +451,7 @@ static void cmd_helo(struct smtp_session *session, struct smtp_command *cmd)
 	session->helo = i_strdup(cmd->helo);
 	session->esmtp = cmd->verb == SMTP_VERB_EHLO;
 	snprintf(greet, sizeof(greet), "%s Hello %s [%s]", set->hostname, cmd->helo,
-		 net_conn_peer_ip(session->conn));
+		 session->base.ip);
 	if (!session->esmtp) {
 		/* RFC 5321 4.1.1.1: HELO gets no extension list */
 		smtp_reply(session, 250, NULL, "%s", greet);
@@ -479,7 +504,7 @@ static void cmd_starttls(struct smtp_session *session)
 	}
 	smtp_reply(session, 220, "2.0.0", "Ready to start TLS");
 	if (net_conn_starttls(session->conn, session->server->tls, true, NULL, &error) < 0) {
-		log_error("smtp", "starttls failed session=%s error=%s", session->id, log_str(error));
+		log_error("smtp", "starttls failed session=%s error=%s", session->base.id, log_str(error));
 		session->disconnect = true;
 		return;
 	}

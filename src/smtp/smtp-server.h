@@ -7,49 +7,44 @@
 /*
  * The SMTP server (RFC 5321) of `tern serve`: the smtp (port 25),
  * submission (587, STARTTLS) and submissions (465, implicit TLS)
- * listeners on one event loop, their sessions, and the policy between
- * them and the queue. docs/smtp.md describes what clients see.
+ * protocol on the service layer (src/net/service.h), which owns the
+ * listeners, the connection limits, timeouts, shutdown and the login
+ * throttle. docs/smtp.md describes what clients see.
  *
- * Blocking work (queue commits, password checks) runs in the job pool;
- * a message is answered 250 only after queue_commit() has made it durable.
+ * Blocking work runs in job pools, never on the loop: queue commits
+ * (fsync) in their own pool, accounts lookups (RCPT, MAIL FROM ownership,
+ * VRFY/EXPN) in another, password checks in the service's auth pool. A
+ * message is answered 250 only after queue_commit() has made it durable.
  */
 struct net_loop;
 struct job_pool;
 struct queue;
+struct service;
+struct accounts_pool;
 struct smtp_server;
 typedef struct ssl_ctx_st SSL_CTX;
 
 /* Called on the loop thread after each message is committed. */
 typedef void smtp_committed_cb(void *ctx, const char *queue_id);
 
-/* set and loop must outlive the server. Nothing is opened yet: bind the
-   listeners (as root, for ports below 1024), drop privileges, then
-   smtp_server_start(), so that every file is made by the server's user
-   and no thread exists before the drop. */
-struct smtp_server *smtp_server_new(const struct tern_settings *set, struct net_loop *loop);
-/* Open the accounts and take the job pool, the queue and the TLS context
-   (tls NULL: no STARTTLS, and submissions connections are refused); all
-   must outlive the server. Call before the loop runs. 0, or -1 with
-   *error_r. */
-int smtp_server_start(struct smtp_server *server, struct job_pool *pool, struct queue *queue,
-		      SSL_CTX *tls, const char **error_r);
+/* set, loop and service must outlive the server. Registers the smtp,
+   submission and submissions kinds with the service; nothing is opened
+   yet (the service binds, privileges are dropped, then
+   smtp_server_start()). */
+struct smtp_server *smtp_server_new(const struct tern_settings *set, struct net_loop *loop,
+				    struct service *service);
+/* Take the job pools (commit: queue commits; lookup: accounts queries),
+   the accounts handle pool, the queue and the TLS context (tls NULL: no
+   STARTTLS, and submissions connections are refused); all must outlive
+   the server. Call before the loop runs. */
+void smtp_server_start(struct smtp_server *server, struct job_pool *commit_pool,
+		       struct job_pool *lookup_pool, struct accounts_pool *acc_pool,
+		       struct queue *queue, SSL_CTX *tls);
 void smtp_server_set_committed_callback(struct smtp_server *server, smtp_committed_cb *cb,
 					void *ctx);
-
-/* Bind one listener of kind TERN_LISTEN_SMTP, _SUBMISSION or _SUBMISSIONS.
-   Returns 0, or -1 with *error_r. */
-int smtp_server_listen(struct smtp_server *server, enum tern_listen_kind kind,
-		       const struct tern_hostport *addr, const char **error_r);
-/* Open every smtp/submission/submissions listener of the settings. */
-int smtp_server_listen_all(struct smtp_server *server, const char **error_r);
-
-/* Graceful stop, step 1: close the listeners, say 421 to idle sessions and
-   close them; busy ones finish their transaction (the reply to DATA is
-   sent) and then close. */
-void smtp_server_shutdown(struct smtp_server *server);
-/* Sessions still open (and jobs still running for them). */
-unsigned int smtp_server_session_count(const struct smtp_server *server);
-/* Close everything still open (waits for running jobs) and free. */
+/* Wait for the server's jobs (their done callbacks run, freeing sessions
+   that went away) and free. Call after service_close_all() and before
+   service_free(). */
 void smtp_server_free(struct smtp_server **server);
 
 #endif

@@ -203,12 +203,36 @@ def test_timeout_mid_data_leaves_nothing(servers):
     assert srv.queue_files("msg") == []
 
 
-def test_total_connections(servers):
+def test_total_connections_make_room(servers):
+    """At the server-wide limit an idle session (no transaction) is closed
+    to admit a new client (Postfix's stress mode), oldest first."""
     srv = servers.start(users=USERS, limits={"connections": 2})
     a, b = srv.raw(), srv.raw(source="127.0.0.10")
     try:
         assert a.greeting.code == 220 and b.greeting.code == 220
-        # over the server-wide limit, whatever the address
+        with srv.raw(source="127.0.0.11") as c:
+            assert c.greeting.code == 220, c.greeting
+            assert c.cmd("NOOP").code == 250
+            # the oldest idle session made room: it got a 421 and was closed
+            r = a.reply()
+            assert r.code == 421 and r.enhanced == "4.7.0", r
+            assert a.closed()
+            assert b.cmd("NOOP").code == 250
+        wait_until(lambda: "stress close session=" in srv.log(), what="stress close logged")
+    finally:
+        a.close()
+        b.close()
+
+
+def test_total_connections_all_busy(servers):
+    """When every session is in a transaction, nobody is closed: the new
+    client is refused."""
+    srv = servers.start(users=USERS, limits={"connections": 2})
+    a, b = srv.raw(), srv.raw(source="127.0.0.10")
+    try:
+        for x in (a, b):
+            x.ehlo()
+            assert x.cmd("MAIL FROM:<x@remote.test>").code == 250
         try:
             with srv.raw(source="127.0.0.11") as c:
                 assert c.greeting.code == 421, c.greeting
@@ -216,6 +240,7 @@ def test_total_connections(servers):
         except (Closed, ConnectionError):
             pass
         assert a.cmd("NOOP").code == 250
+        assert b.cmd("NOOP").code == 250
     finally:
         a.close()
         b.close()

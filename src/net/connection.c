@@ -42,7 +42,9 @@ struct net_conn {
 	unsigned int refcount;
 	bool closed;              /* the owner let go: no more callbacks */
 	bool closing;             /* flushing output before closing */
-	bool failed;              /* EOF/error/timeout seen: no more input */
+	bool failed;              /* EOF/error/write timeout seen: no more I/O */
+	bool input_over;          /* read timeout: no more input, but output
+				     (a goodbye) may still be sent */
 	bool paused;
 	bool raw;
 	bool discarding;          /* skipping the rest of an overlong line */
@@ -319,7 +321,7 @@ void net_conn_resume(struct net_conn *conn)
 	if (!conn->paused)
 		return;
 	conn->paused = false;
-	if (conn->bev != NULL && !conn->failed)
+	if (conn->bev != NULL && !conn->failed && !conn->input_over)
 		bufferevent_enable(conn->bev, EV_READ);
 	schedule_input(conn);
 }
@@ -505,7 +507,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 {
 	struct net_conn *conn = arg;
 
-	if (conn->closed || conn->failed)
+	if (conn->closed || conn->failed || conn->input_over)
 		return;
 	conn->refcount++;
 	process_input(conn);
@@ -561,6 +563,15 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 			conn->handshaking = false;
 			report_event(conn, NET_CONN_TLS_READY);
 		}
+		return;
+	}
+	if ((what & BEV_EVENT_TIMEOUT) != 0 && (what & BEV_EVENT_WRITING) == 0) {
+		/* the client said nothing for too long: it may still read the
+		   protocol's goodbye (RFC 5321 4.5.3.2 "421 timeout") */
+		conn->input_over = true;
+		if (conn->bev != NULL)
+			bufferevent_disable(conn->bev, EV_READ);
+		report_event(conn, NET_CONN_TIMEOUT);
 		return;
 	}
 	if ((what & BEV_EVENT_TIMEOUT) != 0) {

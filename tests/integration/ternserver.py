@@ -259,7 +259,8 @@ class TernServer:
     """One `tern serve` with its own directory, config, ports and log."""
 
     def __init__(self, tern_bin, root, host="127.0.0.1", domains=(DOMAIN,), listeners=LISTENERS,
-                 plaintext_on_loopback=True, relay_networks=(), limits=None, extra=""):
+                 plaintext_on_loopback=True, relay_networks=(), limits=None, auth=None,
+                 extra=""):
         self.tern_bin = tern_bin
         self.root = pathlib.Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
@@ -280,6 +281,7 @@ class TernServer:
         for name, port in self.ports.items():
             lines.append(f"{name} = {toml_value([f'{host}:{port}'])}")
         lines += ["[auth]", f"plaintext_on_loopback = {toml_value(plaintext_on_loopback)}"]
+        lines += [f"{k} = {toml_value(v)}" for k, v in (auth or {}).items()]
         lines += ["[relay]", f"networks = {toml_value(list(relay_networks))}"]
         if limits:
             lines.append("[limits]")

@@ -149,20 +149,29 @@ void *arena_memdup(struct arena *a, const void *s, size_t n)
 	return p;
 }
 
+char *arena_vprintf(struct arena *a, const char *fmt, va_list args)
+{
+	va_list copy;
+	char *p;
+	int len;
+
+	va_copy(copy, args);
+	len = vsnprintf(NULL, 0, fmt, copy);
+	va_end(copy);
+	if (len < 0)
+		i_panic("vsnprintf failed for format %s", fmt);
+	p = arena_alloc(a, (size_t)len + 1);
+	vsnprintf(p, (size_t)len + 1, fmt, args);
+	return p;
+}
+
 char *arena_printf(struct arena *a, const char *fmt, ...)
 {
 	va_list args;
 	char *p;
-	int len;
 
 	va_start(args, fmt);
-	len = vsnprintf(NULL, 0, fmt, args);
-	va_end(args);
-	if (len < 0)
-		i_panic("vsnprintf failed for format %s", fmt);
-	p = arena_alloc(a, (size_t)len + 1);
-	va_start(args, fmt);
-	vsnprintf(p, (size_t)len + 1, fmt, args);
+	p = arena_vprintf(a, fmt, args);
 	va_end(args);
 	return p;
 }

@@ -3,6 +3,8 @@
 
 #include "lib.h"
 
+#include <stdarg.h>
+
 /*
  * A region allocator (Dovecot's data-stack/pool idea): parse results, a whole
  * response or a parsed message live in one arena and are freed at once.
@@ -23,6 +25,7 @@ char *arena_strdup(struct arena *arena, const char *s);           /* NULL in, NU
 char *arena_strndup(struct arena *arena, const void *s, size_t n);/* NUL-terminated copy */
 void *arena_memdup(struct arena *arena, const void *s, size_t n);
 char *arena_printf(struct arena *arena, const char *fmt, ...) ATTR_FORMAT(2, 3);
+char *arena_vprintf(struct arena *arena, const char *fmt, va_list args) ATTR_FORMAT(2, 0);
 
 #define arena_new_type(arena, type) ((type *)arena_alloc(arena, sizeof(type)))
 #define arena_new_array(arena, type, n) \

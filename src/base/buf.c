@@ -69,23 +69,32 @@ int buf_append_c(buf_t *buf, unsigned char c)
 	return buf_append(buf, &c, 1);
 }
 
-int buf_printf(buf_t *buf, const char *fmt, ...)
+int buf_vprintf(buf_t *buf, const char *fmt, va_list args)
 {
-	va_list args;
+	va_list copy;
 	int len;
 
-	va_start(args, fmt);
-	len = vsnprintf(NULL, 0, fmt, args);
-	va_end(args);
+	va_copy(copy, args);
+	len = vsnprintf(NULL, 0, fmt, copy);
+	va_end(copy);
 	if (len < 0)
 		return -1;
 	if (buf_grow(buf, (size_t)len) < 0)
 		return -1;
-	va_start(args, fmt);
 	vsnprintf((char *)buf->data + buf->used, (size_t)len + 1, fmt, args);
-	va_end(args);
 	buf->used += (size_t)len;
 	return 0;
+}
+
+int buf_printf(buf_t *buf, const char *fmt, ...)
+{
+	va_list args;
+	int ret;
+
+	va_start(args, fmt);
+	ret = buf_vprintf(buf, fmt, args);
+	va_end(args);
+	return ret;
 }
 
 unsigned char *buf_reserve(buf_t *buf, size_t len)

@@ -3,6 +3,8 @@
 
 #include "lib.h"
 
+#include <stdarg.h>
+
 /*
  * A growable byte buffer with a mandatory maximum size (curl's dynbuf idea).
  * Appending past the maximum fails with -1 and leaves the buffer unchanged,
@@ -29,6 +31,7 @@ int buf_append(buf_t *buf, const void *data, size_t len) ATTR_WARN_UNUSED;
 int buf_append_str(buf_t *buf, const char *str) ATTR_WARN_UNUSED;
 int buf_append_c(buf_t *buf, unsigned char c) ATTR_WARN_UNUSED;
 int buf_printf(buf_t *buf, const char *fmt, ...) ATTR_FORMAT(2, 3) ATTR_WARN_UNUSED;
+int buf_vprintf(buf_t *buf, const char *fmt, va_list args) ATTR_FORMAT(2, 0) ATTR_WARN_UNUSED;
 
 /* Reserve room for len more bytes and return a pointer to it; -1 via NULL if over max.
    Call buf_commit() with how many of those bytes were written. */

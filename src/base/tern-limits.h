@@ -53,6 +53,20 @@
 #define AUTH_THROTTLE_MAX_DELAY_SECS     15        /* the longest wait before a throttled attempt is checked */
 #define TERN_DEFAULT_HOPS                50        /* hops: Received fields before a loop is assumed; RFC 5321 6.3 */
 
+/* IMAP commands (src/imap/imap-parser.h). Not configurable: they bound
+   work on hostile input; APPEND's message literal is bounded by
+   limits.message_size (APPENDLIMIT) instead. */
+#define IMAP_MAX_LIST_DEPTH          64        /* nested parentheses in one command (SEARCH nesting too) */
+#define IMAP_MAX_ARGS                100000    /* arguments in one command, lists included */
+#define IMAP_MAX_LITERAL             (1024 * 1024)  /* a literal kept in memory (not APPEND's message) */
+#define IMAP_MAX_COMMAND             (8 * 1024 * 1024) /* one command's lines and in-memory literals */
+#define IMAP_MAX_DISCARD_LITERAL     (4 * 1024 * 1024) /* a refused non-synchronizing literal still read
+							  (and dropped); a larger one closes the connection */
+#define IMAP_MAX_SEQSET_RANGES       100000    /* ranges in one sequence set */
+#define IMAP_MAX_SEARCH_KEYS         10000     /* keys in one SEARCH */
+#define IMAP_MAX_FETCH_ITEMS         1000      /* data items in one FETCH */
+#define IMAP_MAX_ID_PARAMS           30        /* RFC 2971 3.3: field-value pairs in ID */
+
 /* Bounds of the config values themselves (settings.c checks them). */
 #define TERN_LIMIT_MIN_LINE_LENGTH       512       /* RFC 5321 4.5.3.1.4 command line */
 #define TERN_LIMIT_MAX_LINE_LENGTH       (1024 * 1024)

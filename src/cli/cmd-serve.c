@@ -230,21 +230,31 @@ static void serve_flush(evutil_socket_t sig, short what, void *arg)
 
 /* data_dir/tern.pid: tells `tern queue flush` and `tern sendmail` whom to
    signal, and (locked for the server's life) keeps a second server from
-   running on the same data_dir, which would mean two queue managers. */
+   running on the same data_dir, which would mean two queue managers.
+
+   Two locks on the one open file, for two readers: flock(LOCK_EX) keeps a
+   second server out (as every earlier tern did), and a POSIX write lock
+   over the whole file lets a client ask the kernel which process holds it
+   (fcntl F_GETLK gives the holder's pid, see cli_server_pid()): the pid
+   written in the file may be a stale one from a crash, reused since by an
+   unrelated process, and must never be signalled on its own word. A POSIX
+   lock belongs to the process and goes away when the process closes ANY
+   descriptor of the file, so nothing else in tern serve may open tern.pid. */
 static int serve_pidfile(struct serve *serve, const char **error_r)
 {
 	static __thread char error[512];
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
 	char pid[32];
 	int len;
 
 	serve->pid_path = i_strdup_printf("%s/tern.pid", serve->set->data_dir);
-	serve->pid_fd = open(serve->pid_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	serve->pid_fd = open(serve->pid_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (serve->pid_fd < 0) {
 		snprintf(error, sizeof(error), "%s: %s", serve->pid_path, strerror(errno));
 		*error_r = error;
 		return -1;
 	}
-	if (flock(serve->pid_fd, LOCK_EX | LOCK_NB) < 0) {
+	if (flock(serve->pid_fd, LOCK_EX | LOCK_NB) < 0 || fcntl(serve->pid_fd, F_SETLK, &fl) < 0) {
 		snprintf(error, sizeof(error), "another tern serve is running on data_dir %s (%s is locked)",
 			 serve->set->data_dir, serve->pid_path);
 		*error_r = error;

@@ -111,34 +111,41 @@ static int prepare_data_dir(const struct tern_settings *set, bool as_root, const
 	struct stat st;
 	uid_t uid = (uid_t)-1;
 	gid_t gid = (gid_t)-1;
+	int fd, ret;
 
 	if (mkdir_parents(set->data_dir, error_r) < 0)
 		return -1;
-	if (stat(set->data_dir, &st) < 0) {
-		snprintf(error, sizeof(error), "data_dir %s: %s", set->data_dir, strerror(errno));
+	/* data_dir is the administrator's path (a symlink they made is
+	   followed); what lies inside belongs to the server's user and is
+	   changed only through descriptors (maildrop_prepare) */
+	fd = open(set->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(error, sizeof(error), "data_dir %s: %s", set->data_dir,
+			 errno == ENOTDIR ? "not a directory" : strerror(errno));
 		*error_r = error;
-		return -1;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		snprintf(error, sizeof(error), "data_dir %s: not a directory", set->data_dir);
-		*error_r = error;
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
 	if (as_root && set->user[0] != '\0') {
 		/* the server runs as set->user from now on: the data is theirs */
-		if (privileges_lookup(set->user, &uid, &gid, error_r) < 0)
+		if (privileges_lookup(set->user, &uid, &gid, error_r) < 0) {
+			close(fd);
 			return -1;
-		if ((st.st_uid != uid || st.st_gid != gid) &&
-		    chown(set->data_dir, uid, gid) < 0) {
+		}
+		if ((st.st_uid != uid || st.st_gid != gid) && fchown(fd, uid, gid) < 0) {
 			snprintf(error, sizeof(error), "data_dir %s: chown to %s: %s",
 				 set->data_dir, set->user, strerror(errno));
 			*error_r = error;
+			close(fd);
 			return -1;
 		}
 	}
 	/* data_dir 0711 with its files private, and the maildrop through which
 	   other users' sendmail reaches us */
-	return maildrop_prepare(set->data_dir, uid, gid, error_r);
+	ret = maildrop_prepare(fd, set->data_dir, uid, gid, error_r);
+	close(fd);
+	return ret;
 }
 
 static void serve_stop(void *ctx, int signo)

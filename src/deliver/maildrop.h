@@ -86,9 +86,18 @@ int maildrop_parse(struct arena *arena, const unsigned char *data, size_t size,
 int maildrop_write(const char *data_dir, const struct maildrop *md, const char **error_r);
 
 /* Server start (before privileges are dropped, owner being the server's
-   user; -1 for uid/gid: leave as is): data_dir 0711, maildrop/ 1733,
-   corrupt/ 0700, and no other entry of data_dir readable by others. */
-int maildrop_prepare(const char *data_dir, uid_t owner, gid_t group, const char **error_r);
+   user; -1 for uid/gid: leave as is and take the running user as the
+   owner): data_dir 0711, maildrop/ 1733 and corrupt/ 0700 owned by
+   owner:group, and no other entry of data_dir that owner owns readable by
+   others. data_dir_fd is data_dir opened as a directory; data_dir is its
+   path, for messages only. Every change goes through a descriptor opened
+   with O_NOFOLLOW (fs.h): a symlink at maildrop/ or corrupt/ is an error,
+   one elsewhere in data_dir is left alone, and no target is ever changed.
+   Must run before this process opens a database in data_dir (closing a
+   descriptor of a file drops the process's POSIX locks on it). 0, or -1
+   with *error_r. */
+int maildrop_prepare(int data_dir_fd, const char *data_dir, uid_t owner, gid_t group,
+		     const char **error_r);
 
 /* One drop file: submit it and remove it. Returns 1 done (submitted, or
    moved to corrupt/ with a log line), 0 try again later (accounts or queue

@@ -2,6 +2,7 @@
 #define TERN_CHARSET_H
 
 #include "buf.h"
+#include "tern-limits.h"
 
 /*
  * Conversion of text in a MIME charset (RFC 2045 5.1, RFC 2046 4.1.2) to
@@ -21,8 +22,7 @@
  * Descriptors are cached per thread, so conversion is thread-safe.
  */
 
-/* Names longer than this are not charsets. */
-#define CHARSET_NAME_MAX 64
+/* Names longer than CHARSET_NAME_MAX (tern-limits.h) are not charsets. */
 
 /*
  * Append src converted from charset to UTF-8 to dest. Returns 0; or -1 when

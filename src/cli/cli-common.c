@@ -3,6 +3,7 @@
 #include "fs.h"
 #include "privileges.h"
 #include "settings.h"
+#include "tern-limits.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +13,9 @@
 #include <termios.h>
 #include <unistd.h>
 
-#define PASSWORD_MAX 1024
+/* a password longer than a login may carry (SASL_MAX_PASSWORD,
+   tern-limits.h) could never be used */
+#define PASSWORD_MAX SASL_MAX_PASSWORD
 
 int cli_take_config_opt(int *argc, char **argv, const char **path_r)
 {

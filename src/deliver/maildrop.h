@@ -4,6 +4,7 @@
 #include "lib.h"
 #include "buf.h"
 #include "queue.h"
+#include "tern-limits.h"
 
 /*
  * The maildrop: how Unix users who cannot reach data_dir (mode 0711, its
@@ -49,10 +50,8 @@ struct tern_settings;
 
 #define MAILDROP_DIR "maildrop"
 #define MAILDROP_CORRUPT_DIR "corrupt"
-/* bounds on what the pickup reads from a file anyone can write */
-#define MAILDROP_HEADER_MAX (1024 * 1024)
-#define MAILDROP_RCPTS_MAX 10000
-#define MAILDROP_ENVID_MAX 100     /* RFC 3461 4.4 */
+/* bounds on what the pickup reads from a file anyone can write:
+   MAILDROP_HEADER_MAX, MAILDROP_RCPTS_MAX, MAILDROP_ENVID_MAX (tern-limits.h) */
 
 struct maildrop_rcpt {
 	const char *address;

@@ -11,6 +11,7 @@
 #include "smtp-data.h"
 #include "uid.h"
 #include "queue.h"
+#include "tern-limits.h"
 
 #include <pthread.h>
 #include <time.h>
@@ -23,8 +24,7 @@ struct sasl_server;
 struct event;
 struct arena;
 
-/* reading stops while more than this much output waits for the client */
-#define SMTP_OUTPUT_MAX (64 * 1024)
+/* SMTP_OUTPUT_MAX: tern-limits.h */
 /* the longest pause before a "535" after a failed AUTH */
 #define SMTP_AUTH_DELAY_MAX_SECS 5
 /* how long a stopping server lets busy sessions finish */

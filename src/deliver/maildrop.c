@@ -339,6 +339,12 @@ static void tighten_entry(int data_dir_fd, const char *data_dir, const char *nam
 	struct stat st;
 	int fd;
 
+	/* only regular files and directories are opened at all (opening a
+	   device node can do things); the descriptor is checked again below,
+	   the name may have changed in between */
+	if (fstatat(data_dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) || (st.st_mode & 077) == 0)
+		return;
 	fd = openat(data_dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno != ELOOP && errno != ENOENT)

@@ -136,6 +136,7 @@ class StandIn:
     def __init__(self, srv, tmp_path, lock):
         self.log = tmp_path / "signals"
         self.log.write_text("")
+        self.usr2_sent = 0
         srv.data_dir.mkdir(parents=True, exist_ok=True)
         pidfile = srv.data_dir / "tern.pid"
         args = [str(self.log)] + ([str(pidfile)] if lock else [])
@@ -151,9 +152,10 @@ class StandIn:
         after any SIGUSR1 already sent (pending signals are delivered
         lowest number first), so the answer includes every SIGUSR1 that
         the command under test sent before it returned."""
+        self.usr2_sent += 1
         os.kill(self.proc.pid, signal.SIGUSR2)
         deadline = time.monotonic() + 10
-        while "SIGUSR2" not in self.log.read_text():
+        while self.log.read_text().split().count("SIGUSR2") < self.usr2_sent:
             assert time.monotonic() < deadline, "stand-in never saw SIGUSR2"
             time.sleep(0.02)
         return self.log.read_text().split()

@@ -31,6 +31,7 @@
 #include "queue.h"
 #include "service.h"
 #include "smtp-server.h"
+#include "pop3-server.h"
 #include "tls.h"
 
 #include <errno.h>
@@ -68,6 +69,7 @@ struct serve {
 	struct accounts_pool *acc_pool;
 	struct service *service;
 	struct smtp_server *smtp;
+	struct pop3_server *pop3;
 	struct queue *queue;
 	struct deliverer *deliverer;
 	struct outbound *outbound;
@@ -234,6 +236,8 @@ static int serve_open_stores(struct serve *serve, const char **error_r)
 	service_start(serve->service, serve->auth_pool);
 	smtp_server_start(serve->smtp, serve->commit_pool, serve->lookup_pool, serve->acc_pool,
 			  serve->queue, serve->tls);
+	/* no mailbox store yet: POP3 logins get -ERR [SYS/TEMP] */
+	pop3_server_start(serve->pop3, serve->lookup_pool, serve->acc_pool, NULL, serve->tls);
 	if (set->dev)
 		serve_dev_demo(serve);
 	serve->deliverer = deliverer_start(set, serve->queue, SERVE_DELIVERY_THREADS, error_r);
@@ -398,6 +402,7 @@ static void serve_cleanup(struct serve *serve)
 	if (serve->service != NULL)
 		service_close_all(serve->service);
 	smtp_server_free(&serve->smtp);
+	pop3_server_free(&serve->pop3);
 	service_free(&serve->service);
 	maildrop_pickup_stop(&serve->pickup);
 	outbound_stop(&serve->outbound);
@@ -498,6 +503,7 @@ int cmd_serve(int argc, char **argv)
 	net_loop_handle_signals(serve.loop, serve_stop, serve_reload, &serve);
 	serve.service = service_new(serve.set, serve.loop);
 	serve.smtp = smtp_server_new(serve.set, serve.loop, serve.service);
+	serve.pop3 = pop3_server_new(serve.set, serve.loop, serve.service);
 
 	/* bind while still root (ports below 1024), then give root up */
 	if (service_listen_all(serve.service, &error) < 0) {

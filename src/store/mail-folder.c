@@ -916,6 +916,8 @@ int mail_folder_rename(struct mail_user *user, const char *old_name, const char 
 			free(a);
 			free(b);
 			all[i].name = target;
+			/* a rename is a change of the folder: its MODSEQ moves */
+			all[i].highestmodseq++;
 			if (idx->v->folder_update(idx, &all[i]) < 0) {
 				(void)mail_error_index(user, error_r);
 				goto fail;

@@ -178,8 +178,10 @@ static int find_section(const struct mail_part *parts, unsigned int count, const
 				return -1;
 			n = n * 10 + (unsigned long)(*s - '0');
 		}
-		if (!is_message && parts[part].kind == MAIL_PART_MESSAGE)
+		if (!is_message && parts[part].kind == MAIL_PART_MESSAGE) {
 			part = parts[part].first_child;	/* into the encapsulated message */
+			is_message = true;
+		}
 		if (parts[part].kind == MAIL_PART_MULTIPART)
 			part = nth_child(parts, part, n);
 		else if (!(is_message && n == 1))

@@ -246,15 +246,19 @@ void mail_store_destroy(struct mail_store **storep)
 		pthread_join(store->reaper, NULL);
 	}
 	close_idle(store, true);
-	if (store->user_count != 0)
-		i_panic("mail_store_destroy: %u users still referenced", store->user_count);
+	*storep = NULL;
+	if (store->user_count != 0) {
+		/* a caller's bug; its views still point here, so nothing can be
+		   freed safely: say so and leak */
+		log_error("store", "destroyed with %u users still referenced", store->user_count);
+		return;
+	}
 	mail_hub_free(&store->hub);
 	pthread_cond_destroy(&store->reaper_cond);
 	pthread_mutex_destroy(&store->lock);
 	free(store->users);
 	free(store->data_dir);
 	free(store);
-	*storep = NULL;
 }
 
 /* ---- the index of a user ---- */

@@ -18,6 +18,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "log.h"
+#include "tern-limits.h"
 
 #include <dirent.h>
 #include <errno.h>

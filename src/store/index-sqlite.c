@@ -1012,14 +1012,25 @@ int index_sqlite_move_aside(const char *dir, char **new_path_r)
 	static const char *const suffixes[] = { "", "-wal", "-shm" };
 	char *from, *to;
 	time_t now = time(NULL);
+	unsigned int n = 0;
+	struct stat st;
 	size_t i;
 	int ret = 0;
 
 	*new_path_r = NULL;
+	/* never over an earlier damaged file: the administrator may want it */
+	for (;;) {
+		to = i_strdup_printf("%s/%s.corrupt-%lld-%u", dir, INDEX_SQLITE_FILE,
+				     (long long)now, n);
+		if (stat(to, &st) < 0 || ++n > 1000)
+			break;
+		free(to);
+	}
+	free(to);
 	for (i = 0; i < N_ELEMENTS(suffixes); i++) {
 		from = i_strdup_printf("%s/%s%s", dir, INDEX_SQLITE_FILE, suffixes[i]);
-		to = i_strdup_printf("%s/%s.corrupt-%lld%s", dir, INDEX_SQLITE_FILE,
-				     (long long)now, suffixes[i]);
+		to = i_strdup_printf("%s/%s.corrupt-%lld-%u%s", dir, INDEX_SQLITE_FILE,
+				     (long long)now, n, suffixes[i]);
 		if (rename(from, to) < 0 && errno != ENOENT && i == 0)
 			ret = -1;
 		if (i == 0)

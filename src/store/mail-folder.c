@@ -118,6 +118,7 @@ int folder_create_one(struct mail_user *user, const char *name, unsigned int spe
 	ul.uidvalidity = uidvalidity;
 	ul.uidnext = uidnext;
 	ul.special_use = special_use;
+	ul.last_uidvalidity = folder_name_is_inbox(name) ? uidvalidity : 0;
 	if (uidlist_write(dir, &ul) < 0)
 		ret = mail_error_sys(error, "write", dir);
 	else if (idx->v->folder_insert(idx, &f) < 0)
@@ -787,6 +788,7 @@ static int rename_inbox(struct mail_user *user, struct arena *arena, struct inde
 	ul.uidvalidity = dest.id;
 	ul.uidnext = dest.uidnext;
 	ul.special_use = dest.special_use;
+	ul.last_uidvalidity = 0;
 	ret = uidlist_write(to, &ul) < 0 ? mail_error_sys(error, "write", to) : 0;
 	if (ret == 0)
 		ret = move_dir_files(from, to, error);

@@ -122,9 +122,15 @@ int user_rebuild_locked(struct mail_user *user, bool in_place,
 	unsigned int old_count = 0, disk_count, name_count, i, id_count = 0;
 	uint32_t *ids;
 	int64_t epoch = 0, last = 0;
-	uint64_t modseq_floor = (uint64_t)time(NULL) << 16;
+	struct timespec now;
+	uint64_t modseq_floor;
 
 	memset(stats, 0, sizeof(*stats));
+	/* MODSEQs a lost index handed out are unknown: start at the time in
+	   microseconds, above any value it can have reached unless it saw
+	   more than a million changes a second (docs/store.md "MODSEQ") */
+	clock_gettime(CLOCK_REALTIME, &now);
+	modseq_floor = (uint64_t)now.tv_sec * 1000000 + (uint64_t)now.tv_nsec / 1000;
 	if (in_place) {
 		if (idx->v->folder_list(idx, arena, &old_list, &old_count) < 0)
 			goto fail_index_unlocked;
@@ -155,6 +161,21 @@ int user_rebuild_locked(struct mail_user *user, bool in_place,
 	if (idx->v->meta_get(idx, "epoch", &epoch) < 0 ||
 	    idx->v->meta_get(idx, "last_uidvalidity", &last) < 0 || idx->v->clear(idx) < 0)
 		goto fail_index;
+	/* every UIDVALIDITY on disk is taken, and so is INBOX's counter */
+	for (i = 0; i < name_count; i++) {
+		struct uidlist ul;
+		char *dir = user_folder_dir(user, names[i]);
+
+		if (uidlist_read(dir, &ul) > 0) {
+			if ((int64_t)ul.uidvalidity > last)
+				last = ul.uidvalidity;
+			if ((int64_t)ul.last_uidvalidity > last)
+				last = ul.last_uidvalidity;
+		}
+		free(dir);
+	}
+	if (idx->v->meta_set(idx, "last_uidvalidity", last) < 0)
+		goto fail_index;
 	for (i = 0; i < name_count; i++) {
 		struct old_folder *of = old_find(old, old_count, names[i]);
 		struct index_folder f;
@@ -180,7 +201,9 @@ int user_rebuild_locked(struct mail_user *user, bool in_place,
 			known = &of->known;
 		} else if (have_ul && !id_used(ids, id_count, ul.uidvalidity) &&
 			   !old_id_elsewhere(old, old_count, ul.uidvalidity, names[i])) {
-			/* tern-uidlist is all there is to go by: trust it */
+			/* tern-uidlist is all there is to go by: trust it. The
+			   MODSEQs the lost index handed out are unknown: start
+			   above any it can have reached (docs/store.md) */
 			f.id = ul.uidvalidity;
 			f.uidnext = ul.uidnext;
 			f.special_use = ul.special_use;
@@ -193,7 +216,8 @@ int user_rebuild_locked(struct mail_user *user, bool in_place,
 			f.uidnext = 1;
 			f.special_use = have_ul ? ul.special_use :
 				of != NULL ? of->folder.special_use : 0;
-			f.highestmodseq = modseq_floor;
+			/* a new UIDVALIDITY: MODSEQ may start again */
+			f.highestmodseq = 1;
 			renumber = true;
 			stats->new_uidvalidity++;
 			log_info("store", "new uidvalidity user=%s folder=%s uidvalidity=%u",
@@ -211,6 +235,22 @@ int user_rebuild_locked(struct mail_user *user, bool in_place,
 			goto fail_index;
 		if (folder_rebuild_scan(user, arena, &f, known, renumber, stats, error) < 0)
 			goto fail;
+		/* every folder has its tern-uidlist from now on */
+		{
+			struct uidlist w;
+			char *d = user_folder_dir(user, f.name);
+
+			w.uidvalidity = f.id;
+			w.uidnext = f.uidnext;
+			w.special_use = f.special_use;
+			w.last_uidvalidity = i == 0 ? (uint32_t)last : 0;
+			if (uidlist_write(d, &w) < 0) {
+				(void)mail_error_sys(error, "write", d);
+				free(d);
+				goto fail;
+			}
+			free(d);
+		}
 		if (idx->v->folder_update(idx, &f) < 0)
 			goto fail_index;
 		stats->folders++;

@@ -135,7 +135,6 @@ int mail_append(struct mail_user *user, const char *folder,
 	struct arena *arena = arena_new(0);
 	struct append_file *files = NULL;
 	struct index_folder f;
-	struct uidlist ul;
 	const char *norm, *err;
 	char *dir = NULL, *cur;
 	uint32_t uidnext;
@@ -191,20 +190,13 @@ int mail_append(struct mail_user *user, const char *folder,
 			goto fail;
 		kw_changed = kw_changed || changed;
 	}
-	uidnext = f.uidnext;
-	if (uidlist_read(dir, &ul) > 0 && ul.uidvalidity == f.id && ul.uidnext > uidnext)
-		uidnext = ul.uidnext;
+	uidnext = folder_uidnext_floor(dir, &f);
 	if ((uint64_t)uidnext + count >= UINT32_MAX) {
 		mail_error_set(error_r, MAIL_ERROR_LIMIT, "UIDs exhausted in this mailbox");
 		goto fail;
 	}
-	ul.uidvalidity = f.id;
-	ul.uidnext = uidnext + count;
-	ul.special_use = f.special_use;
-	if (uidlist_write(dir, &ul) < 0) {
-		(void)mail_error_sys(error_r, "write", dir);
+	if (folder_uidlist_raise(user, dir, &f, uidnext + count, error_r) < 0)
 		goto fail;
-	}
 	modseq = f.highestmodseq + 1;
 	cur = i_strdup_printf("%s/cur", dir);
 	for (i = 0; i < count; i++) {
@@ -397,7 +389,6 @@ int mailbox_copy(struct mailbox_view *view, const struct mail_uid_range *uids,
 	struct index_folder src, dst;
 	struct copy_collect cc;
 	struct mail_uid_range *ranges;
-	struct uidlist ul;
 	const char *norm, *err;
 	char *src_dir = NULL, *dst_dir = NULL, *dst_cur = NULL, *dst_tmp = NULL;
 	char **made = NULL;
@@ -455,20 +446,13 @@ int mailbox_copy(struct mailbox_view *view, const struct mail_uid_range *uids,
 	dst_cur = i_strdup_printf("%s/cur", dst_dir);
 	dst_tmp = i_strdup_printf("%s/tmp", dst_dir);
 
-	uidnext = dst.uidnext;
-	if (uidlist_read(dst_dir, &ul) > 0 && ul.uidvalidity == dst.id && ul.uidnext > uidnext)
-		uidnext = ul.uidnext;
+	uidnext = folder_uidnext_floor(dst_dir, &dst);
 	if ((uint64_t)uidnext + cc.count >= UINT32_MAX) {
 		mail_error_set(error_r, MAIL_ERROR_LIMIT, "UIDs exhausted in %s", dst.name);
 		goto fail;
 	}
-	ul.uidvalidity = dst.id;
-	ul.uidnext = uidnext + cc.count;
-	ul.special_use = dst.special_use;
-	if (uidlist_write(dst_dir, &ul) < 0) {
-		(void)mail_error_sys(error_r, "write", dst_dir);
+	if (folder_uidlist_raise(user, dst_dir, &dst, uidnext + cc.count, error_r) < 0)
 		goto fail;
-	}
 	dst_modseq = dst.highestmodseq + 1;
 	src_modseq = same ? dst_modseq : src.highestmodseq + 1;
 	result_r->src_uids = arena_new_array(arena, uint32_t, cc.count);

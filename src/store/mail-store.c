@@ -269,16 +269,22 @@ int user_new_uidvalidity(struct mail_user *user, uint32_t *uidvalidity_r,
 	struct mail_index *idx = user->index;
 	struct arena *arena = arena_new(0);
 	struct index_folder f;
+	struct uidlist ul;
 	int64_t last = 0;
 	uint64_t v;
 	int ret;
+	bool have_ul;
 
 	if (idx->v->meta_get(idx, "last_uidvalidity", &last) < 0) {
 		arena_free(&arena);
 		return mail_error_index(user, error);
 	}
-	/* RFC 3501 2.3.1.1: never the same value again for this user; time
-	   keeps that true even when the index is lost and rebuilt */
+	/* RFC 3501 2.3.1.1: never the same value again for this user. The
+	   counter is in the index and in INBOX's tern-uidlist (which
+	   survives the index), and time keeps it going up otherwise. */
+	have_ul = uidlist_read(user->root, &ul) > 0;
+	if (have_ul && ul.last_uidvalidity > last)
+		last = ul.last_uidvalidity;
 	v = (uint64_t)time(NULL);
 	if (v <= (uint64_t)last)
 		v = (uint64_t)last + 1;
@@ -297,6 +303,27 @@ int user_new_uidvalidity(struct mail_user *user, uint32_t *uidvalidity_r,
 	arena_free(&arena);
 	if (idx->v->meta_set(idx, "last_uidvalidity", (int64_t)v) < 0)
 		return mail_error_index(user, error);
+	if (!have_ul) {
+		/* INBOX's file is missing: make it again from the index */
+		struct arena *a2 = arena_new(0);
+		struct index_folder inbox;
+
+		ret = idx->v->folder_find(idx, a2, MAIL_INBOX, &inbox);
+		if (ret < 0) {
+			arena_free(&a2);
+			return mail_error_index(user, error);
+		}
+		have_ul = ret > 0;
+		ul.uidvalidity = inbox.id;
+		ul.uidnext = inbox.uidnext;
+		ul.special_use = inbox.special_use;
+		arena_free(&a2);
+	}
+	if (have_ul) {
+		ul.last_uidvalidity = (uint32_t)v;
+		if (uidlist_write(user->root, &ul) < 0)
+			return mail_error_sys(error, "write", user->root);
+	}
 	*uidvalidity_r = (uint32_t)v;
 	return 0;
 }

@@ -551,6 +551,9 @@ int mailbox_sync(struct mailbox_view *view, unsigned int flags, struct arena *ar
 	}
 	ctx.folder = &f;
 	ctx.old_uidnext = view->uidnext;
+	/* `tern mailbox rebuild` in another process moves the epoch */
+	if (idx->v->meta_get(idx, "epoch", &user->epoch) < 0)
+		goto fail_index;
 	/* after a rebuild the expunge log may not tell everything: compare */
 	full = view->epoch != user->epoch || f.highestmodseq < view->modseq;
 

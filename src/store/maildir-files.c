@@ -104,6 +104,8 @@ int uidlist_read(const char *dir, struct uidlist *u)
 			have_n = true;
 		} else if (key == 'S') {
 			u->special_use = (unsigned int)v;
+		} else if (key == 'L') {
+			u->last_uidvalidity = (uint32_t)v;
 		}
 		p = end;
 		while (*p == ' ' || *p == '\n')
@@ -115,9 +117,12 @@ int uidlist_read(const char *dir, struct uidlist *u)
 
 int uidlist_write(const char *dir, const struct uidlist *u)
 {
-	char text[64];
-	int len = snprintf(text, sizeof(text), "V%u N%u S%u\n", u->uidvalidity, u->uidnext,
-			   u->special_use);
+	char text[80];
+	int len = u->last_uidvalidity == 0 ?
+		snprintf(text, sizeof(text), "V%u N%u S%u\n", u->uidvalidity, u->uidnext,
+			 u->special_use) :
+		snprintf(text, sizeof(text), "V%u N%u S%u L%u\n", u->uidvalidity, u->uidnext,
+			 u->special_use, u->last_uidvalidity);
 
 	return write_atomic(dir, UIDLIST_FILE, text, (size_t)len, true);
 }

@@ -7,7 +7,7 @@
  * tern's small files inside a Maildir (internal to the store), each
  * written whole to a temporary file and renamed over the old one:
  * - tern-uidlist in every folder directory:
- *     "V<uidvalidity> N<uidnext> S<special-use bits>\n"
+ *     "V<uidvalidity> N<uidnext> S<special-use bits>[ L<last uidvalidity>]\n"
  *   fsynced (file and directory) BEFORE the index commits UIDs below N, so
  *   a rebuild from the Maildir alone knows UIDVALIDITY and a UIDNEXT no
  *   UID handed out reaches (docs/store.md "UIDs");
@@ -24,6 +24,9 @@ struct uidlist {
 	uint32_t uidvalidity;
 	uint32_t uidnext;
 	unsigned int special_use;
+	/* INBOX's only: the last UIDVALIDITY handed out for the user, so one
+	   is never handed out again even when the index is lost (0: none) */
+	uint32_t last_uidvalidity;
 };
 
 #define UIDLIST_FILE "tern-uidlist"

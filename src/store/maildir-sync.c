@@ -391,15 +391,10 @@ static int take_in(struct scan_ctx *ctx, struct scan_file *files, unsigned int c
 	struct scan_file *keep, *fresh;
 	unsigned int keep_count = 0, fresh_count = 0, i;
 	uint32_t *used, used_count = 0, uidnext;
-	struct uidlist ul;
 
 	if (count == 0)
 		return 0;
-	/* the high-water mark on disk counts too: UIDs below it may have been
-	   handed out by an index that was then lost */
-	uidnext = folder->uidnext;
-	if (uidlist_read(ctx->dir, &ul) > 0 && ul.uidvalidity == folder->id && ul.uidnext > uidnext)
-		uidnext = ul.uidnext;
+	uidnext = folder_uidnext_floor(ctx->dir, folder);
 
 	keep = arena_new_array(ctx->arena, struct scan_file, count);
 	fresh = arena_new_array(ctx->arena, struct scan_file, count);
@@ -466,11 +461,8 @@ static int take_in(struct scan_ctx *ctx, struct scan_file *files, unsigned int c
 			ctx->stats->new_uids++;
 	}
 	/* raise the high-water mark first (docs/store.md "UIDs") */
-	ul.uidvalidity = folder->id;
-	ul.uidnext = uidnext;
-	ul.special_use = folder->special_use;
-	if (uidlist_write(ctx->dir, &ul) < 0)
-		return mail_error_sys(error, "write", ctx->dir);
+	if (folder_uidlist_raise(ctx->user, ctx->dir, folder, uidnext, error) < 0)
+		return -1;
 	folder->uidnext = uidnext;
 
 	/* take them in UID order: the kept ones, then the new ones */
@@ -483,6 +475,42 @@ static int take_in(struct scan_ctx *ctx, struct scan_file *files, unsigned int c
 			return -1;
 	}
 	ctx->changed = true;
+	return 0;
+}
+
+/* ---- tern-uidlist ---- */
+
+uint32_t folder_uidnext_floor(const char *dir, const struct index_folder *folder)
+{
+	struct uidlist ul;
+
+	/* the high-water mark on disk counts too: UIDs below it may have been
+	   handed out by an index that was then lost */
+	if (uidlist_read(dir, &ul) > 0 && ul.uidvalidity == folder->id &&
+	    ul.uidnext > folder->uidnext)
+		return ul.uidnext;
+	return folder->uidnext;
+}
+
+int folder_uidlist_raise(struct mail_user *user, const char *dir,
+			 const struct index_folder *folder, uint32_t uidnext,
+			 struct mail_error *error)
+{
+	struct uidlist ul;
+	int64_t last;
+
+	if (uidlist_read(dir, &ul) <= 0) {
+		ul.last_uidvalidity = 0;
+		/* INBOX's file also keeps the UIDVALIDITY counter */
+		if (folder_name_is_inbox(folder->name) &&
+		    user->index->v->meta_get(user->index, "last_uidvalidity", &last) > 0)
+			ul.last_uidvalidity = (uint32_t)last;
+	}
+	ul.uidvalidity = folder->id;
+	ul.uidnext = uidnext;
+	ul.special_use = folder->special_use;
+	if (uidlist_write(dir, &ul) < 0)
+		return mail_error_sys(error, "write", dir);
 	return 0;
 }
 

@@ -107,7 +107,8 @@ struct mail_store_settings {
    except for a bad data_dir (-1 with *error_r). */
 int mail_store_create(const struct mail_store_settings *set, struct mail_store **store_r,
 		      struct mail_error *error_r);
-/* Every user reference and watch must be gone. Sets *store NULL. */
+/* Every user reference and watch must be gone (else the store is left
+   allocated, logged as a bug). Sets *store NULL. */
 void mail_store_destroy(struct mail_store **store);
 
 /* Take a reference to a user's mailboxes. address is the normalized

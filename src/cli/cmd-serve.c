@@ -268,6 +268,7 @@ static int serve_open_stores(struct serve *serve, const char **error_r)
 	serve->deliverer = deliverer_start(set, serve->queue, SERVE_DELIVERY_THREADS, error_r);
 	if (serve->deliverer == NULL)
 		return -1;
+	deliverer_set_mail_store(serve->deliverer, serve->mail_store);
 	serve->outbound = outbound_start(set, serve->queue, error_r);
 	if (serve->outbound == NULL)
 		return -1;

@@ -68,6 +68,17 @@ static bool needs_file(const struct imap_fetch_item *it)
 	       it->kind == IMAP_FETCH_BINARY || it->kind == IMAP_FETCH_BINARY_SIZE;
 }
 
+static void fetch_cleanup(struct imap_command *cmd)
+{
+	struct fetch_ctx *ctx = cmd->ctx;
+	struct mail_error error;
+
+	if (ctx->file != NULL)
+		mail_file_close(&ctx->file);
+	if (ctx->iter != NULL)
+		(void)mailbox_fetch_end(&ctx->iter, &error);
+}
+
 bool cmd_fetch(struct imap_command *cmd)
 {
 	struct fetch_ctx *ctx = arena_new_type(cmd->arena, struct fetch_ctx);
@@ -107,6 +118,7 @@ bool cmd_fetch(struct imap_command *cmd)
 		}
 	}
 	ctx->seen_allowed = ctx->req.sets_seen && !cmd->session->box_readonly;
+	cmd->cleanup = fetch_cleanup;
 	if (ctx->seen_allowed)
 		ctx->store_fields |= MAIL_FETCH_FLAGS;
 	return true;

@@ -173,6 +173,9 @@ struct imap_command {
 	const char *result_text;      /* "[CODE] text" after the result */
 	bool result_set;
 	void *ctx;                    /* the command's own state */
+	/* frees what ctx holds outside the arena (an open file, a store
+	   iterator); runs on the loop at the end, or when the session goes */
+	void (*cleanup)(struct imap_command *cmd);
 	unsigned int runs;            /* run() calls so far */
 	struct arena *job_arena;      /* run()'s scratch, cleared between runs */
 	bool more;                    /* run() returned IMAP_RUN_MORE */

@@ -117,6 +117,14 @@ void imap_session_free(struct service_session *base)
 {
 	struct imap_session *session = (struct imap_session *)base;
 
+	if (session->cmd != NULL) {
+		/* the client went away in the middle of a command (its job, if
+		   any, has ended: nothing holds the session) */
+		if (session->cmd->cleanup != NULL)
+			session->cmd->cleanup(session->cmd);
+		buf_free(&session->cmd->out);
+		session->cmd = NULL;
+	}
 	imap_session_release_mail(session);
 	reading_abort(session);
 	sasl_server_free(&session->sasl);
@@ -657,6 +665,10 @@ static void command_end(struct imap_session *session)
 
 	if (cmd->def != NULL && cmd->def->finish != NULL)
 		cmd->def->finish(cmd);
+	if (cmd->cleanup != NULL) {
+		cmd->cleanup(cmd);
+		cmd->cleanup = NULL;
+	}
 	if (!cmd->result_set)
 		imap_cmd_ok(cmd, "%s completed", cmd->name);
 	if (session->conn != NULL) {

@@ -222,3 +222,39 @@ def test_bad_input(srv):
     assert b"TOOBIG" in out[-1] and out[-1].split()[1] == b"NO"
     assert a.cmd("NOOP")[-1].split()[1] == b"OK"
     a.close()
+
+
+def test_large_fetch_streamed_and_client_leaving(srv):
+    """A 6 MB message is served in pieces as the client reads; a client
+    that goes away in the middle of it (or of a big APPEND literal) leaves
+    the server fine."""
+    m = login(srv)
+    body = b"".join(b"line %07d of a large message, padded out...........\r\n" % i
+                    for i in range(110000))
+    msg = make_message(subject="big", body=body.decode())
+    typ, data = m.append("INBOX", None, None, msg)
+    assert typ == "OK", data
+    m.select("INBOX")
+    typ, data = m.fetch("1", "(BODY.PEEK[] BODY.PEEK[]<1000000.20>)")
+    assert data[0][1] == msg
+    assert data[1][1] == msg[1000000:1000020]
+    # leave while the literal is coming
+    a = Raw(srv.host, srv.port("imap"))
+    a.cmd(f"LOGIN {ALICE} \"{PW}\"")
+    a.cmd("SELECT INBOX")
+    a.f.write(b"x FETCH 1 BODY.PEEK[]\r\n")
+    a.f.flush()
+    assert a.f.readline().startswith(b"* 1 FETCH")
+    a.f.read(10000)
+    a.close()
+    # and while an APPEND literal is coming
+    b = Raw(srv.host, srv.port("imap"))
+    b.cmd(f"LOGIN {ALICE} \"{PW}\"")
+    b.f.write(b"y APPEND INBOX {5000000+}\r\n" + b"x" * 100000)
+    b.f.flush()
+    b.close()
+    time.sleep(0.5)
+    assert m.noop()[0] == "OK"
+    assert m.status("INBOX", "(MESSAGES)")[1] == [b'"INBOX" (MESSAGES 1)']
+    m.logout()
+    assert srv.alive()

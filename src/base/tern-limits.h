@@ -69,6 +69,20 @@
 #define IMAP_MAX_FETCH_ITEMS         1000      /* data items in one FETCH */
 #define IMAP_MAX_ID_PARAMS           30        /* RFC 2971 3.3: field-value pairs in ID */
 
+/* The mailbox store (src/store/mailbox.h, docs/store.md). Not configurable. */
+#define TERN_STORE_MAX_KEYWORDS      26        /* keywords per folder: the Maildir letters a-z */
+#define TERN_STORE_MAX_FOLDERS       10000     /* folders per user */
+#define TERN_STORE_MAX_FOLDER_NAME   200       /* bytes of a folder name (UTF-8); its Maildir++
+						  directory name (modified UTF-7, escapes) must
+						  also fit NAME_MAX */
+#define TERN_STORE_MAX_FOLDER_DEPTH  32        /* "/"-separated components of a folder name */
+#define TERN_STORE_IDLE_CLOSE        60        /* seconds before an unused index connection closes */
+#define TERN_STORE_MTIME_SLACK       2         /* a directory mtime this recent (seconds) is
+						  not trusted as "scanned": rescan later */
+#define TERN_SEARCH_MAX_DEPTH        64        /* nesting of a search tree (IMAP_MAX_LIST_DEPTH) */
+#define TERN_SEARCH_MAX_ARGS         10000     /* nodes of a search tree (IMAP_MAX_SEARCH_KEYS) */
+#define TERN_SEARCH_MAX_TEXT         (16 * 1024 * 1024) /* decoded bytes searched per message */
+
 /* Bounds of the config values themselves (settings.c checks them). */
 #define TERN_LIMIT_MIN_LINE_LENGTH       512       /* RFC 5321 4.5.3.1.4 command line */
 #define TERN_LIMIT_MAX_LINE_LENGTH       (1024 * 1024)

@@ -27,6 +27,7 @@
 #include "dsn.h"
 #include "log.h"
 #include "maildir.h"
+#include "mailbox.h"
 #include "outbound.h"
 #include "queue.h"
 #include "settings.h"
@@ -74,6 +75,7 @@ struct deliverer {
 	const struct tern_settings *set;
 	struct queue *queue;
 	struct outbound *outbound;     /* NULL: remote recipients wait */
+	struct mail_store *mail_store; /* NULL: nobody to tell of new mail */
 	int mail_fd;                   /* data_dir/mail, for syncfs */
 
 	pthread_mutex_t lock;
@@ -492,9 +494,30 @@ static int sync_mail(int mail_fd, const char **error_r)
 
 /* Steps 1 to 4 for a batch. Returns false when the copies could not be made
    durable (then nothing was recorded). New DSN message ids are returned. */
+/* Tell IMAP sessions (IDLE) of the mail just made durable in INBOXes. */
+static void notify_delivered(struct mail_store *store, struct batch_msg *msgs,
+			     unsigned int count)
+{
+	unsigned int i, j;
+
+	if (store == NULL)
+		return;
+	for (i = 0; i < count; i++) {
+		const struct queue_envelope *env = msgs[i].env;
+
+		if (env == NULL || !msgs[i].delivered_any)
+			continue;
+		for (j = 0; j < env->rcpt_count; j++) {
+			if (msgs[i].changed[j] && env->rcpts[j].state == QUEUE_RCPT_DELIVERED)
+				mail_store_notify(store, env->rcpts[j].address, MAIL_INBOX);
+		}
+	}
+}
+
 static bool run_batch(const struct tern_settings *set, struct queue *queue,
-		      struct accounts *acc, int mail_fd, struct batch_msg *msgs,
-		      unsigned int count, char ***dsn_ids, unsigned int *dsn_count)
+		      struct mail_store *store, struct accounts *acc, int mail_fd,
+		      struct batch_msg *msgs, unsigned int count, char ***dsn_ids,
+		      unsigned int *dsn_count)
 {
 	const char *error;
 	bool any = false, recorded = false;
@@ -511,6 +534,8 @@ static bool run_batch(const struct tern_settings *set, struct queue *queue,
 			queue_release(&msgs[i].claim_fd);
 		return false;
 	}
+	if (any)
+		notify_delivered(store, msgs, count);
 	for (i = 0; i < count; i++) {
 		if (msgs[i].env == NULL)
 			continue;
@@ -591,7 +616,7 @@ int deliver_message_now(const struct tern_settings *set, struct queue *queue,
 	entry.remote_inflight = true;
 	memset(&m, 0, sizeof(m));
 	m.entry = &entry;
-	ok = run_batch(set, queue, acc, mail_fd, &m, 1, &dsn_ids, &dsn_count);
+	ok = run_batch(set, queue, NULL, acc, mail_fd, &m, 1, &dsn_ids, &dsn_count);
 	batch_msg_free(&m);
 	/* bounces to local senders are delivered at once too */
 	for (i = 0; i < dsn_count; i++) {
@@ -804,7 +829,15 @@ static void *deliver_thread(void *ctx)
 			continue;
 		}
 		pthread_mutex_unlock(&d->lock);
-		ok = run_batch(d->set, d->queue, acc, d->mail_fd, batch, n, &dsn_ids, &dsn_count);
+		{
+			struct mail_store *store;
+
+			pthread_mutex_lock(&d->lock);
+			store = d->mail_store;
+			pthread_mutex_unlock(&d->lock);
+			ok = run_batch(d->set, d->queue, store, acc, d->mail_fd, batch, n,
+				       &dsn_ids, &dsn_count);
+		}
 		pthread_mutex_lock(&d->lock);
 		for (i = 0; i < dsn_count; i++) {
 			entry_schedule(entry_get(d, dsn_ids[i]), 0);
@@ -911,6 +944,13 @@ struct deliverer *deliverer_start(const struct tern_settings *set, struct queue 
 		d->thread_count++;
 	}
 	return d;
+}
+
+void deliverer_set_mail_store(struct deliverer *d, struct mail_store *store)
+{
+	pthread_mutex_lock(&d->lock);
+	d->mail_store = store;
+	pthread_mutex_unlock(&d->lock);
 }
 
 void deliverer_set_outbound(struct deliverer *d, struct outbound *ob)

@@ -29,6 +29,11 @@ struct deliverer *deliverer_start(const struct tern_settings *set, struct queue 
    stay queued). ob must outlive the deliverer; stop ob first. */
 struct outbound;
 void deliverer_set_outbound(struct deliverer *d, struct outbound *ob);
+/* Tell the mailbox store (IMAP IDLE) of every delivery from now on, once
+   it is durable. Call before the first delivery; store must outlive the
+   deliverer. */
+struct mail_store;
+void deliverer_set_mail_store(struct deliverer *d, struct mail_store *store);
 /* A message was just committed: deliver it soon. Thread-safe, never blocks
    on disk. */
 void deliverer_notify(struct deliverer *d, const char *queue_id);

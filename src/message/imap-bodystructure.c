@@ -342,7 +342,9 @@ static void write_single(struct bs_ctx *ctx, const struct mime_part *part)
 	put_nstring(ctx, mime ? part->description : NULL);
 	put(ctx, " ");
 	put_string(ctx, cte != NULL ? cte : "7bit");
-	if (buf_printf(ctx->dest, " %zu", part->body_size) < 0)
+	/* RFC 3501 7.4.2 body-fld-octets: the size of the body as FETCH
+	   BODY[n] sends it, CRLF line ends (RFC 3501 2.3.4) */
+	if (buf_printf(ctx->dest, " %zu", part->body_crlf_size) < 0)
 		ctx->ret = -1;
 	if (message) {
 		/* RFC 3501 7.4.2: envelope, body and lines of the encapsulated

@@ -28,8 +28,9 @@ struct arena;
  *   ("filename*" "utf-8''na%C3%AFve"), continuations joined, as Dovecot
  *   does (and, as Dovecot, a "charset*" alone does not stop the default
  *   "charset" "us-ascii" being added to a text part).
- * - sizes are body sizes in octets as stored and lines the parser's
- *   body_lines (Dovecot differs: it counts a bare LF as CRLF in sizes, and
+ * - sizes are the octets of the body's CRLF form (body_crlf_size: what
+ *   FETCH BODY[n] sends, a bare LF in the file counting as CRLF, as
+ *   Dovecot counts too) and lines the parser's body_lines (Dovecot counts
  *   lines as LF characters, so a body whose last line has no line break
  *   has one line fewer there).
  * - a multipart with no parts (also one without a boundary parameter,

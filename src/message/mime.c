@@ -103,6 +103,8 @@ struct frame {
 	enum frame_state state;
 	enum frame_kind kind;
 	size_t body_start_line;  /* message-wide index of the body's first line */
+	size_t start_bare;       /* message-wide bare-LF count at the part's first byte */
+	size_t body_start_bare;  /* ... and at its body's first byte */
 	unsigned int header_lines;
 	size_t boundary_len;
 	bool boundary_active;    /* multipart whose boundary still delimits parts */
@@ -126,6 +128,8 @@ struct mime_parser {
 	size_t line_start;       /* offset of its first byte */
 	size_t line_len;         /* bytes so far, line break included */
 	size_t line_idx;         /* lines completed before it */
+	size_t bare_idx;         /* bare LFs (no CR before) in the lines before it */
+	bool cur_bare;           /* in line_end(): the line ends with a bare LF */
 	bool line_dash;          /* starts with '-' and boundaries are active */
 	bool tail_ws;            /* bytes past lbuf_cap are all whitespace */
 	unsigned char *lbuf;     /* its first bytes when line_dash */
@@ -138,14 +142,15 @@ struct mime_parser {
 };
 
 static struct mime_part *part_new(struct mime_parser *p, struct frame *parent, size_t offset);
-static struct frame *frame_push(struct mime_parser *p, struct mime_part *part);
+static struct frame *frame_push(struct mime_parser *p, struct mime_part *part, size_t start_bare);
 static void line_end(struct mime_parser *p, unsigned int eol_len);
 static int match_boundary(struct mime_parser *p, unsigned int eol_len, bool *closing_r);
 static void handle_boundary(struct mime_parser *p, unsigned int idx, bool closing);
-static void header_finish(struct mime_parser *p, struct frame *f, size_t end,
+static void header_finish(struct mime_parser *p, struct frame *f, size_t end, size_t end_bare,
 			  const void *block, size_t block_size);
 static size_t header_block(struct mime_parser *p, struct frame *f, const unsigned char *d, size_t size);
-static void body_start(struct mime_parser *p, size_t body_offset, size_t start_line);
+static void body_start(struct mime_parser *p, size_t body_offset, size_t start_line,
+		       size_t start_bare);
 static void frame_close(struct mime_parser *p, bool at_eof);
 static void apply_headers(struct mime_parser *p, struct mime_part *part, bool in_digest);
 static void update_lbuf_cap(struct mime_parser *p);
@@ -197,6 +202,7 @@ static unsigned int scan_bytes(const unsigned char *d, size_t n)
 /* What a run of whole body lines adds up to. */
 struct span {
 	size_t lines;
+	size_t bare;             /* LFs without CR before them */
 	unsigned int flags;      /* BARE_LF, NUL, 8BIT */
 };
 
@@ -219,14 +225,26 @@ static size_t span_scalar(const unsigned char *b, size_t n, unsigned char prev, 
 			s->flags |= MIME_PART_FLAG_NUL;
 		else if (c == '\n') {
 			s->lines++;
-			if (prev != '\r')
+			if (prev != '\r') {
 				s->flags |= MIME_PART_FLAG_BARE_LF;
+				s->bare++;
+			}
 		}
 	}
 	if ((acc & 0x80) != 0)
 		s->flags |= MIME_PART_FLAG_8BIT;
 	return i;
 }
+
+#ifdef MIME_SIMD
+/* The sum of the 16 byte lanes of v. */
+static size_t lane_sum(__m128i v)
+{
+	__m128i sum = _mm_sad_epu8(v, _mm_setzero_si128());
+
+	return (size_t)_mm_cvtsi128_si64(sum) + (size_t)_mm_cvtsi128_si64(_mm_srli_si128(sum, 8));
+}
+#endif
 
 /*
  * d[0..n) is a run of whole body lines (d at a line start, d[n - 1] the
@@ -246,18 +264,18 @@ static size_t span_scan(const unsigned char *d, size_t n, bool stop_dash, struct
 #ifdef MIME_SIMD
 	const __m128i lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
 	const __m128i dash = _mm_set1_epi8('-'), zero = _mm_setzero_si128();
-	__m128i acc = zero, minv = _mm_set1_epi8((char)0xff), bare = zero, cnt = zero;
+	__m128i acc = zero, minv = _mm_set1_epi8((char)0xff), bcnt = zero, cnt = zero;
 	/* a copy of a round that must not be read in place: the first (whose
 	   previous byte is outside d) and a last short one, padded with a
 	   byte that is none of those looked for */
 	unsigned char blk[16 + 64];
 	unsigned int rounds = 0;
-	size_t lines = 0;
+	size_t lines = 0, bare = 0;
 
 	while (i < n) {
 		size_t take = n - i >= 64 ? 64 : n - i;
 		const unsigned char *b = d + i;
-		__m128i v0, v1, v2, v3, l0, l1, l2, l3;
+		__m128i v0, v1, v2, v3, l0, l1, l2, l3, b0, b1, b2, b3;
 
 		if (i == 0 || take < 64) {
 			memset(blk, 'x', sizeof(blk));
@@ -290,36 +308,29 @@ static size_t span_scan(const unsigned char *d, size_t n, bool stop_dash, struct
 		l2 = _mm_cmpeq_epi8(v2, lf);
 		l3 = _mm_cmpeq_epi8(v3, lf);
 		/* an LF whose previous byte is not CR */
-		bare = _mm_or_si128(bare, _mm_andnot_si128(
-			_mm_cmpeq_epi8(_mm_loadu_si128((const void *)(b - 1)), cr), l0));
-		bare = _mm_or_si128(bare, _mm_andnot_si128(
-			_mm_cmpeq_epi8(_mm_loadu_si128((const void *)(b + 15)), cr), l1));
-		bare = _mm_or_si128(bare, _mm_andnot_si128(
-			_mm_cmpeq_epi8(_mm_loadu_si128((const void *)(b + 31)), cr), l2));
-		bare = _mm_or_si128(bare, _mm_andnot_si128(
-			_mm_cmpeq_epi8(_mm_loadu_si128((const void *)(b + 47)), cr), l3));
+		b0 = _mm_andnot_si128(_mm_cmpeq_epi8(_mm_loadu_si128((const void *)(b - 1)), cr), l0);
+		b1 = _mm_andnot_si128(_mm_cmpeq_epi8(_mm_loadu_si128((const void *)(b + 15)), cr), l1);
+		b2 = _mm_andnot_si128(_mm_cmpeq_epi8(_mm_loadu_si128((const void *)(b + 31)), cr), l2);
+		b3 = _mm_andnot_si128(_mm_cmpeq_epi8(_mm_loadu_si128((const void *)(b + 47)), cr), l3);
 		/* each lane gains at most 4 a round: flushed before 256 */
 		cnt = _mm_sub_epi8(cnt, _mm_add_epi8(_mm_add_epi8(l0, l1), _mm_add_epi8(l2, l3)));
+		bcnt = _mm_sub_epi8(bcnt, _mm_add_epi8(_mm_add_epi8(b0, b1), _mm_add_epi8(b2, b3)));
 		acc = _mm_or_si128(acc, _mm_or_si128(_mm_or_si128(v0, v1), _mm_or_si128(v2, v3)));
 		minv = _mm_min_epu8(minv, _mm_min_epu8(_mm_min_epu8(v0, v1), _mm_min_epu8(v2, v3)));
 		if (++rounds == 63) {
-			__m128i sum = _mm_sad_epu8(cnt, zero);
-
-			lines += (size_t)_mm_cvtsi128_si64(sum) +
-				(size_t)_mm_cvtsi128_si64(_mm_srli_si128(sum, 8));
+			lines += lane_sum(cnt);
+			bare += lane_sum(bcnt);
 			cnt = zero;
+			bcnt = zero;
 			rounds = 0;
 		}
 		i += take;
 	}
-	{
-		__m128i sum = _mm_sad_epu8(cnt, zero);
-
-		lines += (size_t)_mm_cvtsi128_si64(sum) +
-			(size_t)_mm_cvtsi128_si64(_mm_srli_si128(sum, 8));
-	}
+	lines += lane_sum(cnt);
+	bare += lane_sum(bcnt);
 	s->lines += lines;
-	if (_mm_movemask_epi8(bare) != 0)
+	s->bare += bare;
+	if (bare > 0)
 		s->flags |= MIME_PART_FLAG_BARE_LF;
 	if (_mm_movemask_epi8(acc) != 0)
 		s->flags |= MIME_PART_FLAG_8BIT;
@@ -342,7 +353,8 @@ static size_t span_scan(const unsigned char *d, size_t n, bool stop_dash, struct
  */
 static size_t header_block(struct mime_parser *p, struct frame *f, const unsigned char *d, size_t size)
 {
-	size_t pos = 0, lines = 0, limit = I_MIN(size, p->limits.max_header_size), body_offset;
+	size_t pos = 0, lines = 0, bare = 0, limit = I_MIN(size, p->limits.max_header_size);
+	size_t body_offset;
 	unsigned int flags = 0, eol;
 
 	for (;;) {
@@ -358,8 +370,10 @@ static size_t header_block(struct mime_parser *p, struct frame *f, const unsigne
 			return 0;
 		len = (size_t)(nl - d) + 1 - pos;
 		eol = len >= 2 && nl[-1] == '\r' ? 2 : 1;
-		if (eol == 1)
+		if (eol == 1) {
 			flags |= MIME_PART_FLAG_BARE_LF;
+			bare++;
+		}
 		lines++;
 		pos += len;
 		if (len == eol)
@@ -368,11 +382,12 @@ static size_t header_block(struct mime_parser *p, struct frame *f, const unsigne
 	f->part->flags |= flags;
 	f->header_lines = (unsigned int)lines;
 	body_offset = p->line_start + pos;
-	header_finish(p, f, body_offset, d, pos);
-	body_start(p, body_offset, p->line_idx + lines);
+	header_finish(p, f, body_offset, p->bare_idx + bare, d, pos);
+	body_start(p, body_offset, p->line_idx + lines, p->bare_idx + bare);
 	p->prev_eol_len = eol;
 	p->prev_line_empty = true;
 	p->line_idx += lines;
+	p->bare_idx += bare;
 	p->line_start += pos;
 	p->last_byte = '\n';
 	return pos;
@@ -384,7 +399,7 @@ static size_t header_block(struct mime_parser *p, struct frame *f, const unsigne
 static size_t body_lines(struct mime_parser *p, struct frame *f, const unsigned char *d, size_t size)
 {
 	const unsigned char *last_nl = memrchr(d, '\n', size);
-	struct span s = { 0, 0 };
+	struct span s = { 0, 0, 0 };
 	size_t n, l;
 	unsigned int eol;
 
@@ -400,6 +415,7 @@ static size_t body_lines(struct mime_parser *p, struct frame *f, const unsigned 
 	p->prev_eol_len = eol;
 	p->prev_line_empty = l + 1 == eol || d[l - eol] == '\n';
 	p->line_idx += s.lines;
+	p->bare_idx += s.bare;
 	p->line_start += n;
 	p->last_byte = '\n';
 	return n;
@@ -428,8 +444,9 @@ static struct mime_part *part_new(struct mime_parser *p, struct frame *parent, s
 	return part;
 }
 
-/* Push a frame for a new part, in header state. May move p->frames. */
-static struct frame *frame_push(struct mime_parser *p, struct mime_part *part)
+/* Push a frame for a new part, in header state. May move p->frames.
+   start_bare: the bare LFs before the part's first byte. */
+static struct frame *frame_push(struct mime_parser *p, struct mime_part *part, size_t start_bare)
 {
 	struct frame *f;
 
@@ -440,6 +457,7 @@ static struct frame *frame_push(struct mime_parser *p, struct mime_part *part)
 	f = &p->frames[p->frame_count++];
 	memset(f, 0, sizeof(*f));
 	f->part = part;
+	f->start_bare = start_bare;
 	f->state = FRAME_HEADER;
 	f->kind = FRAME_LEAF;
 	return f;
@@ -477,7 +495,7 @@ struct mime_parser *mime_parser_init(struct arena *arena, const struct mime_limi
 	buf_init(&p->hdr, p->limits.max_header_size);
 	update_lbuf_cap(p);
 	p->prev_line_empty = false;
-	(void)frame_push(p, part_new(p, NULL, 0));
+	(void)frame_push(p, part_new(p, NULL, 0), 0);
 	return p;
 }
 
@@ -598,6 +616,7 @@ static void line_end(struct mime_parser *p, unsigned int eol_len)
 	bool closing = false;
 	int idx = -1;
 
+	p->cur_bare = eol_len == 1;
 	if (eol_len == 1)
 		f->part->flags |= MIME_PART_FLAG_BARE_LF;
 	if (p->line_dash)
@@ -609,21 +628,25 @@ static void line_end(struct mime_parser *p, unsigned int eol_len)
 		if (p->line_len == eol_len && eol_len > 0) {
 			/* the empty line ends the header (RFC 5322 2.1) */
 			size_t body_offset = p->line_start + p->line_len;
+			size_t bare = p->bare_idx + (p->cur_bare ? 1 : 0);
 
-			header_finish(p, f, body_offset, p->hdr.data, buf_len(&p->hdr));
-			body_start(p, body_offset, p->line_idx + 1);
+			header_finish(p, f, body_offset, bare, p->hdr.data, buf_len(&p->hdr));
+			body_start(p, body_offset, p->line_idx + 1, bare);
 		}
 	}
 	p->prev_eol_len = eol_len;
 	p->prev_line_empty = p->line_len == eol_len;
 	p->line_idx++;
+	if (p->cur_bare)
+		p->bare_idx++;
+	p->cur_bare = false;
 	p->line_start += p->line_len;
 	p->line_len = 0;
 	p->line_dash = false;
 }
 
 /* The header of a part: the bytes of its block, in p->hdr or in place. */
-static void header_finish(struct mime_parser *p, struct frame *f, size_t end,
+static void header_finish(struct mime_parser *p, struct frame *f, size_t end, size_t end_bare,
 			  const void *block, size_t block_size)
 {
 	struct mime_part *part = f->part;
@@ -636,6 +659,8 @@ static void header_finish(struct mime_parser *p, struct frame *f, size_t end,
 			       block_size, part->offset, p->limits.max_header_fields,
 			       p->hdr_truncated, &part->header);
 	part->header_size = end - part->offset;
+	/* size arithmetic: each bare LF is one byte more as CRLF */
+	part->header_crlf_size = part->header_size + (end_bare - f->start_bare);
 	part->header_lines = f->header_lines;
 	part->header.size = part->header_size;
 	part->header.lines = f->header_lines;
@@ -655,12 +680,14 @@ static bool cte_is_identity(const struct mime_part *part)
 }
 
 /* The header of the top part ended: decide what its body is. */
-static void body_start(struct mime_parser *p, size_t body_offset, size_t start_line)
+static void body_start(struct mime_parser *p, size_t body_offset, size_t start_line,
+		       size_t start_bare)
 {
 	struct frame *f = &p->frames[p->frame_count - 1];
 	struct mime_part *part = f->part;
 
 	f->body_start_line = start_line;
+	f->body_start_bare = start_bare;
 	if (strcmp(part->type, "multipart") == 0) {
 		const char *boundary = mime_part_param(part, "boundary");
 
@@ -696,7 +723,7 @@ static void body_start(struct mime_parser *p, size_t body_offset, size_t start_l
 			return;
 		}
 		f->kind = FRAME_MESSAGE;
-		(void)frame_push(p, part_new(p, f, body_offset));
+		(void)frame_push(p, part_new(p, f, body_offset), start_bare);
 	}
 }
 
@@ -731,7 +758,7 @@ static void handle_boundary(struct mime_parser *p, unsigned int idx, bool closin
 		}
 		return;
 	}
-	(void)frame_push(p, part_new(p, f, next));
+	(void)frame_push(p, part_new(p, f, next), p->bare_idx + (p->cur_bare ? 1 : 0));
 }
 
 /* Close the top frame: at the current line (a boundary of an enclosing
@@ -744,7 +771,7 @@ static void frame_close(struct mime_parser *p, bool at_eof)
 
 	if (f->state == FRAME_HEADER) {
 		/* no empty line: the header runs to the boundary line or EOF */
-		header_finish(p, f, L, p->hdr.data, buf_len(&p->hdr));
+		header_finish(p, f, L, p->bare_idx, p->hdr.data, buf_len(&p->hdr));
 		if (strcmp(part->type, "multipart") == 0) {
 			/* a multipart without body: as if its boundary never came */
 			part->boundary = mime_part_param(part, "boundary");
@@ -762,11 +789,14 @@ static void frame_close(struct mime_parser *p, bool at_eof)
 	} else if (at_eof) {
 		region_end = L;
 		part->body_size = L - part->body_offset;
+		part->body_crlf_size = part->body_size + (p->bare_idx - f->body_start_bare);
 		part->body_lines = (unsigned int)(p->line_idx - f->body_start_line);
 	} else if (L > part->body_offset) {
 		/* RFC 2046 5.1.1: the line break before the boundary is the boundary's */
 		region_end = L - p->prev_eol_len;
 		part->body_size = region_end - part->body_offset;
+		part->body_crlf_size = part->body_size + (p->bare_idx - f->body_start_bare) -
+			(p->prev_eol_len == 1 ? 1 : 0);
 		part->body_lines = (unsigned int)(p->line_idx - f->body_start_line) -
 			(p->prev_line_empty ? 1 : 0);
 	} else {
@@ -1053,6 +1083,8 @@ bool mime_part_tree_equal(const struct mime_part *a, const struct mime_part *b)
 	    a->offset != b->offset || a->header_size != b->header_size ||
 	    a->header_lines != b->header_lines || a->body_offset != b->body_offset ||
 	    a->body_size != b->body_size || a->body_lines != b->body_lines ||
+	    a->header_crlf_size != b->header_crlf_size ||
+	    a->body_crlf_size != b->body_crlf_size ||
 	    a->preamble_offset != b->preamble_offset || a->preamble_size != b->preamble_size ||
 	    a->epilogue_offset != b->epilogue_offset || a->epilogue_size != b->epilogue_size ||
 	    a->flags != b->flags || !header_equal(&a->header, &b->header))

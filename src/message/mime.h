@@ -96,6 +96,12 @@ struct mime_part {
 	size_t body_offset;
 	size_t body_size;               /* excluding the line break before a following boundary */
 	unsigned int body_lines;        /* lines in the body (a last line without newline counts) */
+	/* The sizes of the CRLF form, what IMAP FETCH sends (RFC 3501 2.3.4,
+	   7.4.2: octets of the message with CRLF line ends): each bare LF
+	   (no CR before it) counts two bytes. Equal to header_size and
+	   body_size unless the part has BARE_LF. */
+	size_t header_crlf_size;
+	size_t body_crlf_size;
 
 	/* multipart only: the text before the first and after the last boundary */
 	size_t preamble_offset, preamble_size;

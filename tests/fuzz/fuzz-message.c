@@ -3,7 +3,9 @@
  * pieces whose sizes come from the input itself; the two trees must be
  * identical (abort otherwise), every offset must lie inside the input, and
  * the section lookup must find every part. Small limits are used on a
- * second pass so the limit paths are exercised too.
+ * second pass so the limit paths are exercised too. The CRLF-form sizes
+ * of every part must be the sizes of a parse of the input with its bare
+ * LFs made CRLF.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -47,6 +49,35 @@ static unsigned int check_part(const struct mime_part *part, size_t size)
 	return count;
 }
 
+static void check_crlf(const struct mime_part *a, const struct mime_part *b)
+{
+	const struct mime_part *ca, *cb;
+
+	if (a->child_count != b->child_count)
+		fail("CRLF form parses to another tree");
+	if (a->header_crlf_size != b->header_size || a->body_crlf_size != b->body_size ||
+	    a->header_crlf_size < a->header_size || a->body_crlf_size < a->body_size)
+		fail("CRLF-form sizes");
+	for (ca = a->children, cb = b->children; ca != NULL; ca = ca->next, cb = cb->next)
+		check_crlf(ca, cb);
+}
+
+static void crlf_run(const struct mime_part *whole, const uint8_t *data, size_t size)
+{
+	struct arena *arena = arena_new(0);
+	uint8_t *c = malloc(size * 2 + 1);
+	size_t i, n = 0;
+
+	for (i = 0; i < size; i++) {
+		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+			c[n++] = '\r';
+		c[n++] = data[i];
+	}
+	check_crlf(whole, mime_parse(arena, c, n, NULL));
+	free(c);
+	arena_free(&arena);
+}
+
 static void run(const uint8_t *data, size_t size, const struct mime_limits *limits)
 {
 	struct arena *a1 = arena_new(0), *a2 = arena_new(0);
@@ -59,6 +90,8 @@ static void run(const uint8_t *data, size_t size, const struct mime_limits *limi
 	if (limits != NULL && check_part(whole, size) > limits->max_parts)
 		fail("part limit exceeded");
 	(void)check_part(whole, size);
+	if (limits == NULL && size < 1024 * 1024)
+		crlf_run(whole, data, size);
 	if (mime_part_find_section(whole, "") != whole)
 		fail("root section");
 

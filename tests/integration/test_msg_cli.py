@@ -530,3 +530,54 @@ def test_same_as_dovecot(tern_bin, write_msg):
             ours = run(tern_bin, [sub], path=path).stdout[:-1]
             mask = lambda b: re.sub(rb"\d+", b"N", b)
             assert mask(ours) == mask(want), f"message {i} {sub}:\n{ours!r}\n{want!r}"
+
+
+# LF-only files (as mutt, procmail or Dovecot's LDA store them): FETCH sends
+# CRLF, so sizes count CRLF (RFC 3501 2.3.4, 7.4.2) and must be those of the
+# CRLF twin, and Dovecot's on the very same file.
+LF_EXTRA = [
+    b"Subject: lf\r\nFrom: a@x.test\r\n\r\none\r\ntwo\r\n\r\nthree\r\n",
+    b"Content-Type: multipart/mixed; boundary=b\r\n\r\npre\r\n--b\r\n"
+    b"Content-Type: text/plain\r\n\r\nbody one\r\n\r\n--b\r\n"
+    b"Content-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\nx\r\ny\r\n--b\r\n"
+    b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n"
+    b"\r\nAAAA\r\nBBBB\r\n--b--\r\n",
+]
+
+
+def _lf_only(data):
+    return data.replace(b"\r\n", b"\n")
+
+
+def test_bodystructure_lf_only_is_crlf_form(tern_bin, write_msg):
+    """An LF-only file has the BODYSTRUCTURE of its CRLF twin, byte for byte."""
+    for i, data in enumerate([MESSAGES[k] for k in sorted(MESSAGES)] + LF_EXTRA):
+        crlf = run(tern_bin, ["bodystructure"], path=write_msg(f"crlf{i}", data))
+        lf = run(tern_bin, ["bodystructure"], path=write_msg(f"lf{i}", _lf_only(data)))
+        assert crlf.returncode == 0 and lf.returncode == 0
+        assert lf.stdout == crlf.stdout, f"message {i}"
+    # the sizes really are CRLF sizes: 5 + 2 bytes per line
+    out = run(tern_bin, ["bodystructure"], path=write_msg("one", b"Subject: x\n\nHello\nWorld\n"))
+    assert b'"7bit" 14 2 ' in out.stdout
+
+
+@pytest.mark.skipif(not __import__("os").path.exists(DOVECOT_IMAP),
+                    reason="dovecot-imapd is not installed")
+def test_same_as_dovecot_lf_only(tern_bin, write_msg):
+    """On LF-only files, every number tern writes equals Dovecot's wherever
+    the two agree on the CRLF file (the differences on line counts that
+    test_same_as_dovecot documents stay what they are)."""
+    originals = [MESSAGES[k] for k in sorted(MESSAGES)] + DOVECOT_EXTRA + LF_EXTRA
+    lf = [_lf_only(m) for m in originals]
+    theirs_crlf = _dovecot_fetch(originals)
+    theirs_lf = _dovecot_fetch(lf)
+    exact = 0
+    for i, (orig, data) in enumerate(zip(originals, lf), 1):
+        ours_crlf = run(tern_bin, ["bodystructure"], path=write_msg(f"c{i}", orig)).stdout[:-1]
+        ours_lf = run(tern_bin, ["bodystructure"], path=write_msg(f"l{i}", data)).stdout[:-1]
+        assert ours_lf == ours_crlf, f"message {i}"
+        if ours_crlf == theirs_crlf[i][0]:
+            assert ours_lf == theirs_lf[i][0], f"message {i}:\n{ours_lf!r}\n{theirs_lf[i][0]!r}"
+            exact += 1
+    # most messages agree exactly: the comparison is not vacuous
+    assert exact >= len(originals) // 2, exact

@@ -45,6 +45,38 @@ static void test_simple_text(void **state)
 		"(\"text\" \"plain\" " TEXT_DEFAULT " NIL NIL \"7bit\" 0 0 NIL NIL NIL NIL)");
 }
 
+/* A message stored with bare LF line ends is described as FETCH sends it:
+   CRLF-form sizes, so BODYSTRUCTURE is the same as for its CRLF twin. */
+static void test_bare_lf_sizes(void **state)
+{
+	static const char *const crlf[] = {
+		"From: a@x.test\r\nSubject: hi\r\n\r\nHello\r\nWorld\r\n",
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\npre\r\n--b\r\n"
+		"Content-Type: text/plain\r\n\r\none\r\ntwo\r\n\r\n--b\r\n"
+		"Content-Type: message/rfc822\r\n\r\nSubject: in\r\n\r\nx\r\ny\r\n"
+		"--b\r\nContent-Type: multipart/alternative; boundary=c\r\n\r\n--c\r\n\r\n"
+		"a\r\n--c\r\nContent-Type: text/html\r\n\r\n<b>\r\n--c--\r\n--b--\r\n",
+	};
+	unsigned int i;
+
+	for (i = 0; i < N_ELEMENTS(crlf); i++) {
+		char *lf = strdup(crlf[i]), *w = lf;
+		const char *r;
+		char *want = strdup(bs(crlf[i], true));
+
+		for (r = crlf[i]; *r != '\0'; r++) {
+			if (*r != '\r')
+				*w++ = *r;
+		}
+		*w = '\0';
+		assert_string_equal(bs(lf, true), want);
+		free(want);
+		free(lf);
+	}
+	assert_string_equal(bs("Subject: x\n\nHello\nWorld\n", false),
+		"(\"text\" \"plain\" " TEXT_DEFAULT " NIL NIL \"7bit\" 14 2)");
+}
+
 static void test_all_fields(void **state)
 {
 	/* type, subtype and encoding as written; every extension field */
@@ -408,6 +440,7 @@ int main(void)
 		cmocka_unit_test(test_8bit_param),
 		cmocka_unit_test(test_byte_at_a_time_same),
 		cmocka_unit_test(test_limit),
+		cmocka_unit_test(test_bare_lf_sizes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

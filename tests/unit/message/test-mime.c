@@ -67,6 +67,71 @@ static void check_bounds(const struct mime_part *part, size_t size)
 	assert_int_equal(n, part->child_count);
 }
 
+/* The CRLF-form sizes of `a` (a parse of some message) are the plain sizes
+   of `b` (a parse of that message with every bare LF made CRLF), part by
+   part. */
+static void check_crlf_tree(const struct mime_part *a, const struct mime_part *b)
+{
+	const struct mime_part *ca, *cb;
+
+	assert_int_equal(a->child_count, b->child_count);
+	assert_int_equal(a->header_crlf_size, b->header_size);
+	assert_int_equal(a->body_crlf_size, b->body_size);
+	assert_int_equal(b->header_crlf_size, b->header_size);
+	assert_int_equal(b->body_crlf_size, b->body_size);
+	assert_int_equal(a->body_lines, b->body_lines);
+	if ((a->flags & MIME_PART_FLAG_BARE_LF) == 0) {
+		assert_int_equal(a->header_crlf_size, a->header_size);
+		assert_int_equal(a->body_crlf_size, a->body_size);
+	}
+	for (ca = a->children, cb = b->children; ca != NULL; ca = ca->next, cb = cb->next)
+		check_crlf_tree(ca, cb);
+}
+
+/* Make every bare LF CRLF (crlf true), or every CRLF a bare LF. */
+static char *convert_eol(const char *msg, size_t len, bool crlf, size_t *len_r)
+{
+	char *out = malloc(len * 2 + 1);
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++) {
+		if (crlf && msg[i] == '\n' && (i == 0 || msg[i - 1] != '\r'))
+			out[n++] = '\r';
+		if (!crlf && msg[i] == '\r' && i + 1 < len && msg[i + 1] == '\n')
+			continue;
+		out[n++] = msg[i];
+	}
+	*len_r = n;
+	return out;
+}
+
+/* The CRLF-form sizes hold against a parse of the CRLF form, and a message
+   made LF-only has the sizes of the original CRLF one. */
+static void check_crlf_sizes(const struct mime_part *whole, const char *msg, size_t len)
+{
+	struct arena *a2 = arena_new(0);
+	size_t clen, i;
+	char *c = convert_eol(msg, len, true, &clen);
+	bool lone_cr = false;
+
+	check_crlf_tree(whole, mime_parse(a2, c, clen, NULL));
+	for (i = 0; i < clen; i++) {
+		if (c[i] == '\r' && (i + 1 == clen || c[i + 1] != '\n'))
+			lone_cr = true;
+	}
+	if (!lone_cr) {
+		/* c has CRLF only: its LF-only twin must size as c */
+		struct mime_part *crlf_tree = mime_parse(a2, c, clen, NULL);
+		size_t llen;
+		char *l = convert_eol(c, clen, false, &llen);
+
+		check_crlf_tree(mime_parse(a2, l, llen, NULL), crlf_tree);
+		free(l);
+	}
+	free(c);
+	arena_free(&a2);
+}
+
 static struct mime_part *parse_all(struct arena *arena, const char *msg, size_t len,
 				   const struct mime_limits *limits)
 {
@@ -75,6 +140,8 @@ static struct mime_part *parse_all(struct arena *arena, const char *msg, size_t 
 	unsigned int i;
 
 	check_bounds(whole, len);
+	if (limits == NULL)
+		check_crlf_sizes(whole, msg, len);
 	for (i = 0; i < N_ELEMENTS(pieces); i++) {
 		struct arena *a2 = arena_new(0);
 
@@ -751,6 +818,22 @@ static void test_big_body(void **state)
 		/* memory is bounded: the arena holds the tree, not the body */
 		assert_true(arena_used(a2) < 64 * 1024);
 		arena_free(&a2);
+	}
+	{
+		/* the same LF-only: the fast body scan counts bare LFs, and the
+		   CRLF-form sizes are those of the CRLF message */
+		size_t llen;
+		char *l = convert_eol((const char *)d, len, false, &llen);
+
+		for (i = 0; i < N_ELEMENTS(pieces); i++) {
+			struct arena *a2 = arena_new(0);
+
+			r = parse_pieces(a2, (const unsigned char *)l, llen, pieces[i]);
+			check_crlf_tree(r, whole);
+			assert_true(r->body_size < whole->body_size);
+			arena_free(&a2);
+		}
+		free(l);
 	}
 	free(d);
 	arena_free(&arena);

@@ -1,0 +1,879 @@
+/*
+ * Bringing a folder's index up to date with its Maildir (docs/store.md
+ * "Sync"): files delivered into new/, files added, removed or renamed in
+ * cur/ by other programs (mutt, Dovecot, a restore). Called with the user
+ * locked, from every view open and sync, STATUS and rebuild.
+ *
+ * Cheap when nothing changed: two stat() calls compared with the directory
+ * mtimes recorded at the last scan. An mtime is recorded as "safe" only
+ * when it was at least TERN_STORE_MTIME_SLACK seconds old at the scan, so a
+ * change made in the same clock tick after a scan is still found later.
+ *
+ * New files get UIDs in the order they were delivered (the time in their
+ * name, then the name): the UID goes into the file name (",U=<uid>") as the
+ * file is renamed into cur/, after tern-uidlist was raised and fsynced and
+ * before the index commits (docs/store.md "UIDs").
+ */
+#include "store-private.h"
+#include "maildir-files.h"
+#include "maildir-names.h"
+#include "arena.h"
+#include "date.h"
+#include "log.h"
+#include "tern-limits.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct scan_file {
+	const char *name;
+	bool in_new;
+	struct maildir_name parsed;
+	uint64_t secs;
+	uint32_t usecs;
+	uint32_t uid;              /* the UID it gets (0: not yet) */
+	bool known;                /* the old index knew this UID for this file */
+};
+
+struct scan_ctx {
+	struct mail_user *user;
+	struct arena *arena;
+	struct index_folder *folder;
+	const char *dir;
+	uint64_t modseq;           /* of this transaction's changes */
+	bool changed;
+	bool keywords_merged;
+	bool keywords_changed;
+	/* GUIDs already in the folder (sorted), when loaded */
+	char **guids;
+	unsigned int guid_count, guid_alloc;
+	bool guids_loaded;
+	struct mail_rebuild_stats *stats;
+};
+
+/* the index's rows of a folder, for a cur/ scan */
+struct index_row {
+	uint32_t uid;
+	const char *name;
+	unsigned int flags;
+	uint32_t keywords;
+	const char *guid;
+	bool matched;
+};
+
+struct row_list {
+	struct arena *arena;
+	struct index_row *rows;
+	unsigned int count, alloc;
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int64_t mtime_ns(const struct stat *st)
+{
+	return (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+}
+
+/* Does this directory need a readdir? */
+static bool dir_changed(int64_t mtime, int64_t recorded, bool safe, int64_t now)
+{
+	if (mtime != recorded || recorded == 0)
+		return true;
+	if (safe)
+		return false;
+	/* seen, but so recently that a change in the same tick could hide
+	   behind it: look again once the slack has passed */
+	return now - mtime >= (int64_t)TERN_STORE_MTIME_SLACK * 1000000000LL;
+}
+
+static bool mtime_safe(int64_t mtime, int64_t now)
+{
+	return now - mtime >= (int64_t)TERN_STORE_MTIME_SLACK * 1000000000LL;
+}
+
+/* ---- keywords ---- */
+
+/* Learn names for keyword letters from dovecot-keywords (another program
+   may have added some); the index's names win where both have one. */
+static void merge_keywords_file(struct scan_ctx *ctx)
+{
+	struct index_folder *f = ctx->folder;
+	const char **names, **merged;
+	unsigned int count, i, n;
+
+	if (ctx->keywords_merged)
+		return;
+	ctx->keywords_merged = true;
+	keywords_file_read(ctx->arena, ctx->dir, &names, &count);
+	if (count <= f->keyword_count) {
+		for (i = 0; i < count; i++) {
+			if (f->keywords[i][0] == '\0' && names[i][0] != '\0')
+				break;
+		}
+		if (i == count)
+			return;
+	}
+	n = I_MAX(count, f->keyword_count);
+	merged = arena_new_array(ctx->arena, const char *, n);
+	for (i = 0; i < n; i++) {
+		const char *mine = i < f->keyword_count ? f->keywords[i] : "";
+		const char *theirs = i < count ? names[i] : "";
+
+		merged[i] = mine[0] != '\0' ? mine : theirs;
+	}
+	f->keywords = merged;
+	f->keyword_count = n;
+	ctx->keywords_changed = true;
+}
+
+/* The keyword bits of a file name that have a name. */
+static uint32_t known_keywords(struct scan_ctx *ctx, uint32_t bits)
+{
+	uint32_t out = bits & INDEX_KEYWORD_PASSED;
+	unsigned int i;
+
+	if ((bits & ~INDEX_KEYWORD_PASSED) == 0)
+		return out;
+	merge_keywords_file(ctx);
+	for (i = 0; i < 26; i++) {
+		if ((bits & (1U << i)) != 0 && i < ctx->folder->keyword_count &&
+		    ctx->folder->keywords[i][0] != '\0')
+			out |= 1U << i;
+	}
+	return out;
+}
+
+/* ---- GUIDs ---- */
+
+static int guid_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int load_guid_cb(const struct index_message *msg, const struct index_cache *cache,
+			void *context)
+{
+	struct scan_ctx *ctx = context;
+
+	if (ctx->guid_count == ctx->guid_alloc) {
+		unsigned int n = ctx->guid_alloc == 0 ? 64 : ctx->guid_alloc * 2;
+
+		ctx->guids = arena_realloc(ctx->arena, ctx->guids, sizeof(char *) * ctx->guid_alloc,
+					   sizeof(char *) * n);
+		ctx->guid_alloc = n;
+	}
+	ctx->guids[ctx->guid_count++] = arena_strdup(ctx->arena, msg->guid);
+	return 0;
+}
+
+static int load_guids(struct scan_ctx *ctx, struct mail_error *error)
+{
+	struct mail_index *idx = ctx->user->index;
+
+	if (ctx->guids_loaded)
+		return 0;
+	ctx->guids_loaded = true;
+	if (idx->v->messages_read(idx, ctx->folder->id, 1, UINT32_MAX, 0, 0, load_guid_cb,
+				  ctx) < 0)
+		return mail_error_index(ctx->user, error);
+	qsort(ctx->guids, ctx->guid_count, sizeof(char *), guid_cmp);
+	return 0;
+}
+
+static bool guid_taken(struct scan_ctx *ctx, const char *guid)
+{
+	return ctx->guid_count > 0 &&
+		bsearch(&guid, ctx->guids, ctx->guid_count, sizeof(char *), guid_cmp) != NULL;
+}
+
+static void guid_add(struct scan_ctx *ctx, const char *guid)
+{
+	unsigned int i;
+
+	if (ctx->guid_count == ctx->guid_alloc) {
+		unsigned int n = ctx->guid_alloc == 0 ? 64 : ctx->guid_alloc * 2;
+
+		ctx->guids = arena_realloc(ctx->arena, ctx->guids, sizeof(char *) * ctx->guid_alloc,
+					   sizeof(char *) * n);
+		ctx->guid_alloc = n;
+	}
+	for (i = ctx->guid_count; i > 0 && strcmp(ctx->guids[i - 1], guid) > 0; i--)
+		ctx->guids[i] = ctx->guids[i - 1];
+	ctx->guids[i] = arena_strdup(ctx->arena, guid);
+	ctx->guid_count++;
+}
+
+/* ---- reading directories ---- */
+
+static int read_dir(struct scan_ctx *ctx, bool in_new, struct scan_file **files,
+		    unsigned int *count, unsigned int *alloc, struct mail_error *error)
+{
+	char *path = i_strdup_printf("%s/%s", ctx->dir, in_new ? "new" : "cur");
+	DIR *d = opendir(path);
+	struct dirent *de;
+
+	if (d == NULL) {
+		int ret = errno == ENOENT ? 0 : mail_error_sys(error, "opendir", path);
+
+		free(path);
+		return ret;
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct scan_file *f;
+
+		if (!maildir_name_is_message(de->d_name))
+			continue;
+		if (*count == *alloc) {
+			unsigned int n = *alloc == 0 ? 64 : *alloc * 2;
+
+			*files = arena_realloc(ctx->arena, *files, sizeof(**files) * *alloc,
+					       sizeof(**files) * n);
+			*alloc = n;
+		}
+		f = &(*files)[(*count)++];
+		memset(f, 0, sizeof(*f));
+		f->name = arena_strdup(ctx->arena, de->d_name);
+		f->in_new = in_new;
+		maildir_name_parse(f->name, &f->parsed);
+		maildir_name_time(f->name, &f->secs, &f->usecs);
+	}
+	closedir(d);
+	free(path);
+	return 0;
+}
+
+/* Delivery order: time in the name, then the name. */
+static int file_order_cmp(const void *a, const void *b)
+{
+	const struct scan_file *x = a, *y = b;
+
+	if (x->secs != y->secs)
+		return x->secs < y->secs ? -1 : 1;
+	if (x->usecs != y->usecs)
+		return x->usecs < y->usecs ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Files keeping their U=: known ones first, then by UID, then name. */
+static int file_uid_cmp(const void *a, const void *b)
+{
+	const struct scan_file *x = a, *y = b;
+
+	if (x->known != y->known)
+		return x->known ? -1 : 1;
+	if (x->parsed.uid != y->parsed.uid)
+		return x->parsed.uid < y->parsed.uid ? -1 : 1;
+	return file_order_cmp(a, b);
+}
+
+/* ---- taking files in ---- */
+
+/* Index one file with its UID: parse it, rename it into cur/ with U= and
+   its flags, insert the row. A file that vanished meanwhile is skipped. */
+static int take_file(struct scan_ctx *ctx, struct scan_file *f, struct mail_error *error)
+{
+	struct mail_index *idx = ctx->user->index;
+	struct index_message msg;
+	struct index_cache cache;
+	struct stat st;
+	const char *err, *new_name;
+	char guid[MAIL_GUID_LEN + 1];
+	char *old_path, *new_path = NULL;
+	int fd, ret = 0;
+	uint32_t keywords = known_keywords(ctx, f->parsed.keywords);
+	struct maildir_name parsed = f->parsed;
+	const char *name = f->name;
+
+	old_path = i_strdup_printf("%s/%s/%s", ctx->dir, f->in_new ? "new" : "cur", f->name);
+	fd = open(old_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			ret = mail_error_sys(error, "open", old_path);
+		goto out;	/* gone: another program took it */
+	}
+	if (fstat(fd, &st) < 0) {
+		ret = mail_error_sys(error, "fstat", old_path);
+		goto out;
+	}
+	maildir_name_guid(name, &parsed, guid);
+	if (!ctx->guids_loaded && parsed.uid_len > 0 && load_guids(ctx, error) < 0) {
+		ret = -1;
+		goto out;
+	}
+	if (guid_taken(ctx, guid)) {
+		/* a copy of a message already here (same base name): it is
+		   another message now, with a base name of its own */
+		const char *base = maildir_name_new_base(ctx->arena, ctx->user->store->hostname,
+							 (uint64_t)st.st_size);
+
+		name = arena_printf(ctx->arena, "%s%s", base,
+				    parsed.has_info ? strchr(f->name, ':') : "");
+		maildir_name_parse(name, &parsed);
+		maildir_name_guid(name, &parsed, guid);
+	}
+	new_name = maildir_name_make(ctx->arena, name, &parsed, f->uid, parsed.flags, keywords);
+	new_path = i_strdup_printf("%s/cur/%s", ctx->dir, new_name);
+
+	memset(&msg, 0, sizeof(msg));
+	if (mail_cache_build(ctx->arena, fd, (uint64_t)st.st_size, &msg, &cache, &err) < 0) {
+		log_error("store", "read path=%s error=%s", log_str(old_path), log_str(err));
+		ret = mail_error_set(error, MAIL_ERROR_TEMP, "Cannot read a message file");
+		goto out;
+	}
+	if (strcmp(old_path, new_path) != 0 && rename(old_path, new_path) < 0) {
+		if (errno != ENOENT)
+			ret = mail_error_sys(error, "rename", old_path);
+		goto out;
+	}
+	msg.uid = f->uid;
+	msg.name = new_name;
+	msg.flags = parsed.flags;
+	msg.keywords = keywords;
+	/* INTERNALDATE: when the file was written (delivery, or the date
+	   APPEND gave it, set as the mtime) */
+	msg.internal_date = st.st_mtim.tv_sec;
+	msg.tz_offset = msg_date_local_offset(st.st_mtim.tv_sec);
+	msg.modseq = ctx->modseq;
+	msg.guid = guid;
+	if (idx->v->message_insert(idx, ctx->folder->id, &msg, &cache) < 0) {
+		ret = mail_error_index(ctx->user, error);
+		goto out;
+	}
+	guid_add(ctx, guid);
+	ctx->changed = true;
+	if (ctx->stats != NULL)
+		ctx->stats->messages++;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(old_path);
+	free(new_path);
+	return ret;
+}
+
+/*
+ * Give UIDs to files the index does not hold and take them in. A file
+ * keeps the UID in its name when keep_uid() says so and no other file
+ * took it; the others get new UIDs from UIDNEXT on, in delivery order.
+ * tern-uidlist is raised (and fsynced) before any file is renamed.
+ */
+enum keep_rule {
+	KEEP_ABOVE_UIDNEXT,     /* sync: only U= >= UIDNEXT (a crash before a commit) */
+	KEEP_KNOWN,             /* rebuild with the old index: known, or >= its UIDNEXT */
+	KEEP_ALL,               /* rebuild without an index: trust U= (duplicates aside) */
+	KEEP_NONE,              /* a new UIDVALIDITY: renumber everything */
+};
+
+static int uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+static int take_in(struct scan_ctx *ctx, struct scan_file *files, unsigned int count,
+		   enum keep_rule rule, const uint32_t *taken, unsigned int taken_count,
+		   struct mail_error *error)
+{
+	struct index_folder *folder = ctx->folder;
+	struct scan_file *keep, *fresh;
+	unsigned int keep_count = 0, fresh_count = 0, i;
+	uint32_t *used, used_count = 0, uidnext;
+
+	if (count == 0)
+		return 0;
+	uidnext = folder_uidnext_floor(ctx->dir, folder);
+
+	keep = arena_new_array(ctx->arena, struct scan_file, count);
+	fresh = arena_new_array(ctx->arena, struct scan_file, count);
+	for (i = 0; i < count; i++) {
+		struct scan_file *f = &files[i];
+		bool k = false;
+
+		if (f->parsed.uid != 0) {
+			switch (rule) {
+			case KEEP_ABOVE_UIDNEXT:
+				k = f->parsed.uid >= folder->uidnext;
+				break;
+			case KEEP_KNOWN:
+				k = f->known || f->parsed.uid >= folder->uidnext;
+				break;
+			case KEEP_ALL:
+				k = true;
+				break;
+			case KEEP_NONE:
+				break;
+			}
+		}
+		if (k)
+			keep[keep_count++] = *f;
+		else
+			fresh[fresh_count++] = *f;
+	}
+	qsort(keep, keep_count, sizeof(*keep), file_uid_cmp);
+	used = arena_new_array(ctx->arena, uint32_t, keep_count + 1);
+	for (i = 0; i < keep_count; i++) {
+		uint32_t uid = keep[i].parsed.uid;
+
+		if ((taken_count > 0 && bsearch(&uid, taken, taken_count, sizeof(uint32_t),
+						uid_cmp) != NULL) ||
+		    (used_count > 0 && bsearch(&uid, used, used_count, sizeof(uint32_t),
+					       uid_cmp) != NULL)) {
+			/* a duplicate U=: the first one keeps it */
+			fresh[fresh_count++] = keep[i];
+			keep[i].uid = 0;
+			continue;
+		}
+		keep[i].uid = uid;
+		/* keep used[] sorted for bsearch */
+		{
+			uint32_t j = used_count;
+
+			while (j > 0 && used[j - 1] > uid) {
+				used[j] = used[j - 1];
+				j--;
+			}
+			used[j] = uid;
+			used_count++;
+		}
+		if (uid >= uidnext)
+			uidnext = uid + 1;
+	}
+	qsort(fresh, fresh_count, sizeof(*fresh), file_order_cmp);
+	for (i = 0; i < fresh_count; i++) {
+		if (uidnext == 0 || uidnext == UINT32_MAX)
+			return mail_error_set(error, MAIL_ERROR_LIMIT, "UIDs exhausted in %s",
+					      folder->name);
+		fresh[i].uid = uidnext++;
+		if (ctx->stats != NULL)
+			ctx->stats->new_uids++;
+	}
+	/* raise the high-water mark first (docs/store.md "UIDs") */
+	if (folder_uidlist_raise(ctx->user, ctx->dir, folder, uidnext, error) < 0)
+		return -1;
+	folder->uidnext = uidnext;
+
+	/* take them in UID order: the kept ones, then the new ones */
+	for (i = 0; i < keep_count; i++) {
+		if (keep[i].uid != 0 && take_file(ctx, &keep[i], error) < 0)
+			return -1;
+	}
+	for (i = 0; i < fresh_count; i++) {
+		if (take_file(ctx, &fresh[i], error) < 0)
+			return -1;
+	}
+	ctx->changed = true;
+	return 0;
+}
+
+/* ---- tern-uidlist ---- */
+
+uint32_t folder_uidnext_floor(const char *dir, const struct index_folder *folder)
+{
+	struct uidlist ul;
+
+	/* the high-water mark on disk counts too: UIDs below it may have been
+	   handed out by an index that was then lost */
+	if (uidlist_read(dir, &ul) > 0 && ul.uidvalidity == folder->id &&
+	    ul.uidnext > folder->uidnext)
+		return ul.uidnext;
+	return folder->uidnext;
+}
+
+int folder_uidlist_raise(struct mail_user *user, const char *dir,
+			 const struct index_folder *folder, uint32_t uidnext,
+			 struct mail_error *error)
+{
+	struct uidlist ul;
+	int64_t last;
+
+	if (uidlist_read(dir, &ul) <= 0) {
+		ul.last_uidvalidity = 0;
+		/* INBOX's file also keeps the UIDVALIDITY counter */
+		if (folder_name_is_inbox(folder->name) &&
+		    user->index->v->meta_get(user->index, "last_uidvalidity", &last) > 0)
+			ul.last_uidvalidity = (uint32_t)last;
+	}
+	ul.uidvalidity = folder->id;
+	ul.uidnext = uidnext;
+	ul.special_use = folder->special_use;
+	if (uidlist_write(dir, &ul) < 0)
+		return mail_error_sys(error, "write", dir);
+	return 0;
+}
+
+/* ---- the cur/ scan against the index ---- */
+
+static int row_cb(const struct index_message *msg, const struct index_cache *cache,
+		  void *context)
+{
+	struct row_list *rl = context;
+	struct index_row *r;
+
+	if (rl->count == rl->alloc) {
+		unsigned int n = rl->alloc == 0 ? 256 : rl->alloc * 2;
+
+		rl->rows = arena_realloc(rl->arena, rl->rows, sizeof(*rl->rows) * rl->alloc,
+					 sizeof(*rl->rows) * n);
+		rl->alloc = n;
+	}
+	r = &rl->rows[rl->count++];
+	r->uid = msg->uid;
+	r->name = arena_strdup(rl->arena, msg->name);
+	r->flags = msg->flags;
+	r->keywords = msg->keywords;
+	r->guid = arena_strdup(rl->arena, msg->guid);
+	r->matched = false;
+	return 0;
+}
+
+static struct index_row *row_find(struct row_list *rl, uint32_t uid)
+{
+	unsigned int lo = 0, hi = rl->count;
+
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (rl->rows[mid].uid == uid)
+			return &rl->rows[mid];
+		if (rl->rows[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Same message file: the base names (up to ':') are equal. */
+static bool same_base(const char *a, const char *b)
+{
+	size_t la = strcspn(a, ":"), lb = strcspn(b, ":");
+
+	return la == lb && memcmp(a, b, la) == 0;
+}
+
+static int scan(struct scan_ctx *ctx, bool scan_new, bool scan_cur, struct mail_error *error)
+{
+	struct mail_index *idx = ctx->user->index;
+	struct scan_file *files = NULL, *cands;
+	unsigned int count = 0, alloc = 0, cand_count = 0, i;
+	struct row_list rl = { .arena = ctx->arena };
+	uint32_t *taken = NULL;
+	unsigned int taken_count = 0;
+
+	if (scan_new && read_dir(ctx, true, &files, &count, &alloc, error) < 0)
+		return -1;
+	if (scan_cur && read_dir(ctx, false, &files, &count, &alloc, error) < 0)
+		return -1;
+	cands = arena_new_array(ctx->arena, struct scan_file, count + 1);
+
+	if (scan_cur) {
+		if (idx->v->messages_read(idx, ctx->folder->id, 1, UINT32_MAX, 0, 0, row_cb,
+					  &rl) < 0)
+			return mail_error_index(ctx->user, error);
+		/* every GUID of the folder is at hand now */
+		for (i = 0; i < rl.count; i++)
+			guid_add(ctx, rl.rows[i].guid);
+		ctx->guids_loaded = true;
+	}
+	for (i = 0; i < count; i++) {
+		struct scan_file *f = &files[i];
+		struct index_row *r;
+
+		if (!f->in_new && f->parsed.uid != 0 && (r = row_find(&rl, f->parsed.uid)) != NULL &&
+		    !r->matched && same_base(r->name, f->name)) {
+			uint32_t kw;
+
+			r->matched = true;
+			if (strcmp(r->name, f->name) == 0)
+				continue;
+			/* renamed by another program: its flags changed */
+			kw = known_keywords(ctx, f->parsed.keywords);
+			if (idx->v->message_set_flags(idx, ctx->folder->id, r->uid, f->name,
+						      f->parsed.flags, kw, ctx->modseq) < 0)
+				return mail_error_index(ctx->user, error);
+			ctx->changed = true;
+			continue;
+		}
+		if (!f->in_new && !scan_cur)
+			continue;
+		cands[cand_count++] = *f;
+	}
+	if (scan_cur) {
+		/* what the index holds and no file matched is gone */
+		taken = arena_new_array(ctx->arena, uint32_t, rl.count + 1);
+		for (i = 0; i < rl.count; i++) {
+			if (rl.rows[i].matched) {
+				taken[taken_count++] = rl.rows[i].uid;
+				continue;
+			}
+			if (idx->v->message_expunge(idx, ctx->folder->id, rl.rows[i].uid,
+						    ctx->modseq) < 0)
+				return mail_error_index(ctx->user, error);
+			ctx->changed = true;
+		}
+	}
+	return take_in(ctx, cands, cand_count, KEEP_ABOVE_UIDNEXT, taken, taken_count, error);
+}
+
+static void scan_ctx_init(struct scan_ctx *ctx, struct mail_user *user, struct arena *arena,
+			  struct index_folder *folder, const char *dir)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->user = user;
+	ctx->arena = arena;
+	ctx->folder = folder;
+	ctx->dir = dir;
+	ctx->modseq = folder->highestmodseq + 1;
+}
+
+/* The folder's directory is gone: drop it from the index. */
+static int folder_vanished(struct mail_user *user, struct index_folder *folder,
+			   struct mail_error *error)
+{
+	struct mail_index *idx = user->index;
+
+	if (folder_name_is_inbox(folder->name))
+		return mail_error_set(error, MAIL_ERROR_TEMP, "The INBOX Maildir is missing");
+	if (user_begin(user, error) < 0)
+		return -1;
+	if (idx->v->folder_delete(idx, folder->id) < 0) {
+		user_rollback(user);
+		return mail_error_index(user, error);
+	}
+	if (user_commit(user, error) < 0)
+		return -1;
+	log_info("store", "folder removed by another program user=%s folder=%s",
+		 log_str(user->address), log_str(folder->name));
+	user_notify(user, folder->name, folder->id);
+	return mail_error_set(error, MAIL_ERROR_GONE, "The folder %s no longer exists",
+			      folder->name);
+}
+
+int folder_sync(struct mail_user *user, struct arena *arena, struct index_folder *folder,
+		unsigned int flags, struct mail_error *error)
+{
+	struct mail_index *idx = user->index;
+	struct stat st_new, st_cur;
+	struct scan_ctx ctx;
+	char *dir, *path;
+	int64_t now, m_new, m_cur;
+	bool scan_new, scan_cur;
+	int ret;
+
+	dir = user_folder_dir(user, folder->name);
+	path = i_strdup_printf("%s/cur", dir);
+	ret = stat(path, &st_cur);
+	free(path);
+	path = i_strdup_printf("%s/new", dir);
+	if (ret == 0)
+		ret = stat(path, &st_new);
+	free(path);
+	if (ret < 0) {
+		ret = errno == ENOENT ? folder_vanished(user, folder, error) :
+			mail_error_sys(error, "stat", dir);
+		free(dir);
+		return ret;
+	}
+	now = now_ns();
+	m_new = mtime_ns(&st_new);
+	m_cur = mtime_ns(&st_cur);
+	if ((flags & FOLDER_SYNC_FORCE) == 0 &&
+	    !dir_changed(m_new, folder->new_mtime, folder->new_safe, now) &&
+	    !dir_changed(m_cur, folder->cur_mtime, folder->cur_safe, now)) {
+		free(dir);
+		return 0;
+	}
+
+	if (user_begin(user, error) < 0) {
+		free(dir);
+		return -1;
+	}
+	/* under the write lock: another process may have scanned meanwhile */
+	ret = idx->v->folder_get(idx, arena, folder->id, folder);
+	if (ret <= 0) {
+		user_rollback(user);
+		free(dir);
+		if (ret == 0)
+			return mail_error_set(error, MAIL_ERROR_GONE, "The folder no longer exists");
+		return mail_error_index(user, error);
+	}
+	path = i_strdup_printf("%s/new", dir);
+	ret = stat(path, &st_new);
+	free(path);
+	path = i_strdup_printf("%s/cur", dir);
+	if (ret == 0)
+		ret = stat(path, &st_cur);
+	free(path);
+	if (ret < 0) {
+		user_rollback(user);
+		free(dir);
+		return mail_error_sys(error, "stat", folder->name);
+	}
+	now = now_ns();
+	m_new = mtime_ns(&st_new);
+	m_cur = mtime_ns(&st_cur);
+	scan_new = (flags & FOLDER_SYNC_FORCE) != 0 ||
+		dir_changed(m_new, folder->new_mtime, folder->new_safe, now);
+	scan_cur = (flags & FOLDER_SYNC_FORCE) != 0 ||
+		dir_changed(m_cur, folder->cur_mtime, folder->cur_safe, now);
+	if (!scan_new && !scan_cur) {
+		user_rollback(user);
+		free(dir);
+		return 0;
+	}
+
+	scan_ctx_init(&ctx, user, arena, folder, dir);
+	if (scan(&ctx, scan_new, scan_cur, error) < 0) {
+		user_rollback(user);
+		free(dir);
+		return -1;
+	}
+	/* the state scanned; the renames just made changed the mtimes again,
+	   so what is recorded is the state after them, "unsafe" */
+	if (ctx.changed) {
+		if (stat(dir, &st_new) == 0) {
+			path = i_strdup_printf("%s/new", dir);
+			if (stat(path, &st_new) == 0)
+				m_new = mtime_ns(&st_new);
+			free(path);
+			path = i_strdup_printf("%s/cur", dir);
+			if (stat(path, &st_cur) == 0)
+				m_cur = mtime_ns(&st_cur);
+			free(path);
+		}
+		folder->highestmodseq = ctx.modseq;
+	}
+	if (scan_new || ctx.changed) {
+		folder->new_mtime = m_new;
+		folder->new_safe = !ctx.changed && mtime_safe(m_new, now);
+	}
+	if (scan_cur || ctx.changed) {
+		folder->cur_mtime = m_cur;
+		folder->cur_safe = !ctx.changed && mtime_safe(m_cur, now);
+	}
+	if (idx->v->folder_update(idx, folder) < 0) {
+		user_rollback(user);
+		free(dir);
+		return mail_error_index(user, error);
+	}
+	if (ctx.keywords_changed)
+		(void)keywords_file_write(dir, folder->keywords, folder->keyword_count);
+	free(dir);
+	if (user_commit(user, error) < 0)
+		return -1;
+	if (ctx.changed)
+		user_notify(user, folder->name, folder->id);
+	return 0;
+}
+
+void folder_note_cur_changed(const char *dir, struct index_folder *f)
+{
+	char *cur = i_strdup_printf("%s/cur", dir);
+	struct stat st;
+
+	/* only when the index was in step with cur/ before; else the next
+	   sync scans it anyway. Recorded "unsafe": a change by another
+	   program in the same tick is found once the slack has passed. */
+	if (f->cur_safe && stat(cur, &st) == 0) {
+		f->cur_mtime = mtime_ns(&st);
+		f->cur_safe = false;
+	}
+	free(cur);
+}
+
+/* ---- rebuild ---- */
+
+static const struct rebuild_known_msg *known_find(const struct rebuild_known *known, uint32_t uid)
+{
+	unsigned int lo = 0, hi = known->count;
+
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (known->msgs[mid].uid == uid)
+			return &known->msgs[mid];
+		if (known->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+int folder_rebuild_scan(struct mail_user *user, struct arena *arena, struct index_folder *folder,
+			const struct rebuild_known *known, bool renumber,
+			struct mail_rebuild_stats *stats, struct mail_error *error)
+{
+	struct scan_file *files = NULL;
+	unsigned int count = 0, alloc = 0, i;
+	struct scan_ctx ctx;
+	struct stat st_new, st_cur;
+	char *dir = user_folder_dir(user, folder->name), *path;
+	uint32_t first_new = 0;
+	int ret;
+
+	scan_ctx_init(&ctx, user, arena, folder, dir);
+	ctx.stats = stats;
+	ctx.guids_loaded = true;	/* the folder is empty in the index */
+	path = i_strdup_printf("%s/new", dir);
+	ret = stat(path, &st_new);
+	free(path);
+	path = i_strdup_printf("%s/cur", dir);
+	if (ret == 0)
+		ret = stat(path, &st_cur);
+	free(path);
+	if (ret < 0) {
+		ret = mail_error_sys(error, "stat", dir);
+		free(dir);
+		return ret;
+	}
+	if (read_dir(&ctx, true, &files, &count, &alloc, error) < 0 ||
+	    read_dir(&ctx, false, &files, &count, &alloc, error) < 0) {
+		free(dir);
+		return -1;
+	}
+	for (i = 0; i < count; i++) {
+		const struct rebuild_known_msg *k;
+
+		if (known != NULL && files[i].parsed.uid != 0 &&
+		    (k = known_find(known, files[i].parsed.uid)) != NULL &&
+		    same_base(k->name, files[i].name))
+			files[i].known = true;
+	}
+	ret = take_in(&ctx, files, count, renumber ? KEEP_NONE : known != NULL ? KEEP_KNOWN :
+		      KEEP_ALL, NULL, 0, error);
+	if (ret == 0) {
+		/* \Recent: what was still in new/ is new to every session */
+		for (i = 0; i < count; i++) {
+			if (files[i].in_new && files[i].uid != 0 &&
+			    (first_new == 0 || files[i].uid < first_new))
+				first_new = files[i].uid;
+		}
+		if (known == NULL || folder->recent_uid == 0)
+			folder->recent_uid = first_new != 0 ? first_new : folder->uidnext;
+		if (folder->recent_uid > folder->uidnext)
+			folder->recent_uid = folder->uidnext;
+		folder->highestmodseq = ctx.modseq;
+		/* the renames changed the directories: rescan at the next sync */
+		folder->new_mtime = 0;
+		folder->cur_mtime = 0;
+		folder->new_safe = folder->cur_safe = false;
+		if (ctx.keywords_changed)
+			(void)keywords_file_write(dir, folder->keywords, folder->keyword_count);
+	}
+	free(dir);
+	return ret;
+}

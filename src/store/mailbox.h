@@ -447,6 +447,15 @@ int mailbox_expunge(struct mailbox_view *view, const struct mail_uid_range *uids
 		    struct mailbox_expunge **expunged_r, unsigned int *count_r,
 		    struct mail_error *error_r);
 
+/* POP3's UPDATE state (RFC 1939 6): remove the view's messages in the
+   ranges whatever their flags, in one step (no \Deleted flag is written
+   first: a download-and-delete of a large maildrop renames nothing).
+   Otherwise as mailbox_expunge(); uids must not be NULL. */
+int mailbox_expunge_uids(struct mailbox_view *view, const struct mail_uid_range *uids,
+			 unsigned int range_count, struct arena *arena,
+			 struct mailbox_expunge **expunged_r, unsigned int *count_r,
+			 struct mail_error *error_r);
+
 struct mail_copy_result {
 	uint32_t dest_uidvalidity;
 	/* parallel, ascending source UIDs: COPYUID (RFC 4315 3) */

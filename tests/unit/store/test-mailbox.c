@@ -528,6 +528,47 @@ static void test_expunge_two_views(void **state)
 	mailbox_close(&b);
 }
 
+/* POP3's UPDATE state: the messages named go whatever their flags; the
+   others stay, \Deleted or not; another view hears of it at its sync */
+static void test_expunge_uids(void **state)
+{
+	struct store_test *t = *state;
+	struct mailbox_view *pop, *imap;
+	struct mailbox_changes c;
+	struct mailbox_expunge *ex;
+	struct mail_flags_result *res;
+	uint32_t *mod;
+	unsigned int n, nres, nmod, i;
+	struct mail_flags_change del = { .op = MAIL_FLAGS_ADD, .flags = MAIL_DELETED };
+	struct mail_uid_range four = { 4, 4 }, gone[] = { { 1, 2 }, { 5, 5 } };
+
+	for (i = 0; i < 5; i++)
+		st_append(t, "INBOX", MSG1, i == 0 ? MAIL_SEEN : 0);
+	pop = st_view(t, "INBOX", MAILBOX_OPEN_NO_RECENT);
+	imap = st_view(t, "INBOX", 0);
+	assert_int_equal(mailbox_recent_count(pop), 0);
+	/* \Deleted by someone else on a message POP3 keeps */
+	assert_int_equal(mailbox_store(imap, &four, 1, &del, t->arena, &res, &nres, &mod, &nmod,
+				       &t->error), 0);
+	assert_int_equal(mailbox_expunge_uids(pop, gone, 2, t->arena, &ex, &n, &t->error), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(ex[0].uid, 5);
+	assert_int_equal(ex[1].uid, 2);
+	assert_int_equal(ex[2].uid, 1);
+	assert_int_equal(mailbox_count(pop), 2);
+	assert_int_equal(st_count_files(t, "cur"), 2);
+	c = st_sync(t, imap, 0);
+	assert_int_equal(c.expunge_count, 3);
+	assert_int_equal(mailbox_count(imap), 2);
+	assert_int_equal(mailbox_seq_to_uid(imap, 1), 3);
+	assert_int_equal(mailbox_seq_to_uid(imap, 2), 4);
+	/* nothing named: nothing happens */
+	assert_int_equal(mailbox_expunge_uids(pop, &four, 0, t->arena, &ex, &n, &t->error), 0);
+	assert_int_equal(n, 0);
+	mailbox_close(&pop);
+	mailbox_close(&imap);
+}
+
 static void test_copy_move(void **state)
 {
 	struct store_test *t = *state;
@@ -957,6 +998,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_inbox_rename, st_setup, st_teardown),
 		cmocka_unit_test_setup_teardown(test_store_flags, st_setup, st_teardown),
 		cmocka_unit_test_setup_teardown(test_expunge_two_views, st_setup, st_teardown),
+		cmocka_unit_test_setup_teardown(test_expunge_uids, st_setup, st_teardown),
 		cmocka_unit_test_setup_teardown(test_copy_move, st_setup, st_teardown),
 		cmocka_unit_test_setup_teardown(test_crlf_form, st_setup, st_teardown),
 		cmocka_unit_test_setup_teardown(test_broken_file, st_setup, st_teardown),

@@ -44,6 +44,13 @@ struct mail_file {
 	struct mail_part *parts;
 	unsigned int part_count;
 	uint32_t uid;
+	/* where the last read of a section with bare LFs stopped, so that
+	   reading one in order (POP3 RETR, IMAP partial FETCHes) does not walk
+	   it from its start every time */
+	bool resume_valid;
+	uint64_t resume_sec_offset, resume_sec_size;  /* the section (raw) */
+	uint64_t resume_raw_pos, resume_pos;          /* raw offset, CRLF-form offset */
+	unsigned char resume_prev;                    /* the raw byte before resume_raw_pos */
 };
 
 /* The CRLF form of data (bare LF -> CRLF), in arena; data itself when it
@@ -406,40 +413,67 @@ int mail_file_read(struct mail_file *file, const struct mail_section *sec, uint6
 		buf_commit(dest, (size_t)len);
 		return 0;
 	}
-	/* bare LFs become CRLF: walk from the section's start, counting the
-	   CRLF form, up to the window asked for */
-	chunk = i_malloc(READ_CHUNK);
+	/* bare LFs become CRLF: walk from the section's start (or from where
+	   the last read of this section stopped, when that is not past the
+	   window), counting the CRLF form, up to the window asked for */
 	raw_pos = sec->raw_offset;
+	if (file->resume_valid && file->resume_sec_offset == sec->raw_offset &&
+	    file->resume_sec_size == sec->raw_size && file->resume_pos <= offset) {
+		raw_pos = file->resume_raw_pos;
+		pos = file->resume_pos;
+		prev = file->resume_prev;
+	}
+	file->resume_valid = false;
+	chunk = i_malloc(READ_CHUNK);
 	raw_end = sec->raw_offset + sec->raw_size;
 	while (produced < len && raw_pos < raw_end) {
 		size_t n = raw_end - raw_pos > READ_CHUNK ? READ_CHUNK : (size_t)(raw_end - raw_pos);
 		size_t i;
+		bool stop = false;
 
 		if (read_at(file, chunk, n, raw_pos, error_r) < 0) {
 			free(chunk);
 			return -1;
 		}
-		for (i = 0; i < n && produced < len; i++) {
+		for (i = 0; i < n; i++) {
 			unsigned char c = chunk[i];
 
+			if (produced == len) {
+				stop = true;
+				break;
+			}
 			if (c == '\n' && prev != '\r') {
 				if (pos >= offset)
 					out[produced++] = '\r';
 				pos++;
-				if (produced == len)
+				if (produced == len) {
+					/* the window ends between the CR and its
+					   LF: the next read starts at that LF again */
+					pos--;
+					stop = true;
 					break;
+				}
 			}
 			if (pos >= offset)
 				out[produced++] = c;
 			pos++;
 			prev = c;
 		}
-		raw_pos += n;
+		raw_pos += i;
+		if (stop)
+			break;
 	}
 	free(chunk);
 	if (produced != len)
 		return mail_error_set(error_r, MAIL_ERROR_CORRUPT,
 				      "The message file does not match the index");
+	/* (raw_pos, pos, prev) is the first byte not yet read */
+	file->resume_valid = true;
+	file->resume_sec_offset = sec->raw_offset;
+	file->resume_sec_size = sec->raw_size;
+	file->resume_raw_pos = raw_pos;
+	file->resume_pos = pos;
+	file->resume_prev = prev;
 	buf_commit(dest, (size_t)len);
 	return 0;
 }

@@ -765,6 +765,33 @@ static void test_crlf_form(void **state)
 				assert_memory_equal(b.data, crlf + off, want_len);
 		}
 	}
+	/* read in order, window after window (as POP3's RETR does), every
+	   window size: the pieces join into the CRLF form, windows ending
+	   between a CR and its LF included; a read of another section in
+	   between and a step back must not disturb it */
+	for (len = 1; len <= 7; len++) {
+		struct mail_section whole = sec, other;
+
+		buf_reset(&b);
+		for (off = 0; off < strlen(crlf); off += len) {
+			assert_int_equal(mail_file_read(file, &whole, off, len, &b, &t->error), 0);
+			if (off == 20) {
+				buf_t tmp;
+
+				buf_init(&tmp, BUF_MAX_UNLIMITED);
+				assert_int_equal(mail_file_section(file, "1", MAIL_SECTION_ALL, &other,
+								   &t->error), 0);
+				assert_int_equal(mail_file_read(file, &other, 2, 3, &tmp, &t->error), 0);
+				assert_memory_equal(tmp.data, "e\r\n", 3);
+				buf_reset(&tmp);
+				assert_int_equal(mail_file_read(file, &whole, 1, 4, &tmp, &t->error), 0);
+				assert_memory_equal(tmp.data, crlf + 1, 4);
+				buf_free(&tmp);
+			}
+		}
+		assert_int_equal(buf_len(&b), strlen(crlf));
+		assert_memory_equal(b.data, crlf, strlen(crlf));
+	}
 	for (i = 0; i < N_ELEMENTS(sections); i++) {
 		assert_int_equal(mail_file_section(file, sections[i].part, sections[i].text, &sec,
 						   &t->error), 0);

@@ -91,9 +91,17 @@ void pop3_cmd_auth(struct pop3_session *session, const struct pop3_command *cmd)
 		/* a bare AUTH lists the mechanisms (the form of RFC 1734's
 		   successors that Outlook and others still send); none where
 		   plaintext passwords may not go */
+		const char *p = SASL_MECHANISMS, *sp;
+
 		pop3_ok(session, "Supported mechanisms follow");
-		if (pop3_session_secure(session))
-			pop3_write(session, "PLAIN\r\nLOGIN\r\n", 13);
+		while (pop3_session_secure(session) && *p != '\0') {
+			sp = strchr(p, ' ');
+			if (sp == NULL)
+				sp = p + strlen(p);
+			pop3_write(session, p, (size_t)(sp - p));
+			pop3_write(session, "\r\n", 2);
+			p = *sp == ' ' ? sp + 1 : sp;
+		}
 		pop3_write(session, ".\r\n", 3);
 		return;
 	}

@@ -20,7 +20,8 @@ struct sasl_server;
 struct mail_user;
 struct mailbox_view;
 
-/* POP3_OUTPUT_MAX, POP3_RETR_CHUNK, POP3_MAX_MESSAGES: tern-limits.h */
+/* POP3_OUTPUT_MAX, POP3_RETR_CHUNK, POP3_MAX_MESSAGES, POP3_PREFETCH_*:
+   tern-limits.h */
 
 struct pop3_server {
 	const struct tern_settings *set;
@@ -103,6 +104,15 @@ struct pop3_session {
 	uint64_t deleted_size;
 	uint32_t retrieved;             /* messages RETR'd (for the log) */
 	struct pop3_retr *retr;         /* a RETR or TOP being streamed */
+	/* read-ahead (cmd-retr.c): the messages after the last one
+	   retrieved, read while the client is busy with that one, so a client
+	   going through the maildrop in order gets each RETR answered at once */
+	struct pop3_retr *ahead[POP3_PREFETCH_COUNT];
+	unsigned int ahead_count;
+	size_t ahead_bytes;             /* stuffed bytes held in ahead[] */
+	uint32_t ahead_next;            /* the index after the last one read ahead */
+	bool prefetch_running;          /* a read-ahead job holds the session */
+	char *deferred;                 /* a command that needs the store, waiting for it */
 	/* a LIST or UIDL listing being written, POP3_OUTPUT_MAX at a time */
 	bool listing;
 	bool listing_uidl;
@@ -176,6 +186,13 @@ void pop3_cmd_retr(struct pop3_session *session, const struct pop3_command *cmd)
 /* The output drained: send the next chunk of a RETR/TOP in progress. */
 void pop3_retr_drained(struct pop3_session *session);
 void pop3_retr_free(struct pop3_retr **retr);
+/* Does this command need the store while a read-ahead job uses it (a view
+   is used by one thread at a time)? Then the session keeps the line and
+   runs it when the read-ahead is done. */
+bool pop3_retr_must_wait(struct pop3_session *session, const struct pop3_command *cmd);
+
+/* pop3-session.c: run a command line (the deferred one, from a job's end) */
+void pop3_session_run_deferred(struct pop3_session *session);
 
 /* pop3-mail.c: every store call, each in a store job */
 /* After a successful login: lock, open the INBOX, list it; then reply

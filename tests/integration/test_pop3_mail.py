@@ -493,3 +493,55 @@ def test_shutdown_during_session(srv):
     srv.start()
     # a stop is not a QUIT: the message is still there
     assert len(srv.messages(USER)) == 1
+
+
+def test_retr_in_any_order(srv):
+    # the server reads messages ahead of a client going in order: every
+    # order of RETR, TOP, DELE and RSET must still get the right message
+    n = 60
+    for k in range(1, n + 1):
+        body = ("." * (k % 3) + f"line {k}\n") * (k * 40)
+        put_maildir_file(srv, USER, f"Subject: m{k}\n\n{body}".encode())
+    with raw(srv) as c:
+        c.login()
+        uidl = listing(c, "UIDL")
+        order = {}
+        for k in range(1, n + 1):
+            status, body = c.cmd_multi(f"TOP {k} 0")
+            order[int(re.search(rb"Subject: m(\d+)", body).group(1))] = k
+
+        def check(k):
+            status, body = retr(c, order[k])
+            data = unstuff(body)
+            assert data.startswith(f"Subject: m{k}\r\n\r\n".encode()), (k, data[:40])
+            assert data.endswith(("." * (k % 3) + f"line {k}\r\n").encode())
+            assert status == f"+OK {len(data)} octets".encode()
+
+        # in order, then DELE of a message read ahead, out of order, back
+        for k in range(1, 11):
+            check(k)
+        assert c.cmd(f"DELE {order[11]}").startswith(b"+OK")
+        assert c.cmd(f"RETR {order[11]}").startswith(b"-ERR")
+        check(12)
+        check(30)
+        check(13)
+        status, body = c.cmd_multi(f"TOP {order[14]} 1")
+        assert body.startswith(b"Subject: m14")
+        check(14)
+        assert c.cmd("RSET").startswith(b"+OK")
+        check(11)
+        # pipelined: RETRs and a QUIT sent at once while reading ahead
+        batch = list(range(15, 41))
+        c.send("".join(f"RETR {order[k]}\r\nDELE {order[k]}\r\n" for k in batch) + "QUIT\r\n")
+        for k in batch:
+            status = c.line()
+            assert status.startswith(b"+OK"), (k, status)
+            assert unstuff(c.multi()).startswith(f"Subject: m{k}\r\n".encode())
+            assert c.line().startswith(b"+OK")
+        assert c.line() == f"+OK tern POP3 server signing off ({n - len(batch)} messages left)".encode()
+        assert c.closed()
+    with raw(srv) as c:
+        c.login()
+        left = listing(c, "UIDL")
+        assert sorted(left.values()) == sorted(v for k, v in uidl.items()
+                                               if k not in {order[b] for b in batch})

@@ -569,6 +569,80 @@ static void test_expunge_uids(void **state)
 	mailbox_close(&imap);
 }
 
+/* Several messages opened at once, as one by one: found, expunged by
+   another view, file gone, not in the view */
+static void test_open_many(void **state)
+{
+	struct store_test *t = *state;
+	struct mailbox_view *pop, *imap;
+	struct mailbox_expunge *ex;
+	struct mail_flags_result *res;
+	struct mail_file *files[7];
+	struct mail_error errors[7];
+	struct mail_section sec;
+	uint32_t *mod, uids[] = { 1, 2, 3, 4, 5, 6, 9 };
+	unsigned int n, nres, nmod, i;
+	struct mail_flags_change del = { .op = MAIL_FLAGS_ADD, .flags = MAIL_DELETED };
+	struct mail_uid_range three = { 3, 3 };
+	char msg[64];
+	buf_t b;
+
+	for (i = 1; i <= 6; i++) {
+		snprintf(msg, sizeof(msg), "Subject: m%u\n\nbody %u\n", i, i);
+		st_append(t, "INBOX", msg, 0);
+	}
+	pop = st_view(t, "INBOX", MAILBOX_OPEN_NO_RECENT);
+	imap = st_view(t, "INBOX", 0);
+	assert_int_equal(mailbox_store(imap, &three, 1, &del, t->arena, &res, &nres, &mod, &nmod,
+				       &t->error), 0);
+	assert_int_equal(mailbox_expunge(imap, &three, 1, t->arena, &ex, &n, &t->error), 0);
+	assert_int_equal(n, 1);
+	st_run("rm %s/cur/*,U=5:*", t->root);
+
+	assert_int_equal(mail_open_many(pop, uids, 7, files, errors), 4);
+	buf_init(&b, BUF_MAX_UNLIMITED);
+	for (i = 0; i < 7; i++) {
+		if (uids[i] == 3) {
+			assert_null(files[i]);
+			assert_int_equal(errors[i].code, MAIL_ERROR_EXPUNGED);
+		} else if (uids[i] == 5) {
+			assert_null(files[i]);
+			assert_int_equal(errors[i].code, MAIL_ERROR_CORRUPT);
+		} else if (uids[i] == 9) {
+			assert_null(files[i]);
+			assert_int_equal(errors[i].code, MAIL_ERROR_NOTFOUND);
+		} else {
+			assert_non_null(files[i]);
+			snprintf(msg, sizeof(msg), "Subject: m%u\r\n\r\nbody %u\r\n", uids[i], uids[i]);
+			assert_int_equal(mail_file_size(files[i]), strlen(msg));
+			assert_int_equal(mail_file_section(files[i], "", MAIL_SECTION_ALL, &sec,
+							   &t->error), 0);
+			buf_reset(&b);
+			assert_int_equal(mail_file_read(files[i], &sec, 0, sec.size, &b, &t->error), 0);
+			assert_memory_equal(b.data, msg, strlen(msg));
+			mail_file_close(&files[i]);
+		}
+	}
+	/* one message (the way of mail_open()), and another mixed set */
+	{
+		uint32_t one[] = { 4 }, spread[] = { 1, 3, 5, 6 };
+
+		assert_int_equal(mail_open_many(pop, one, 1, files, errors), 1);
+		mail_file_close(&files[0]);
+		assert_int_equal(mail_open_many(pop, spread, 4, files, errors), 2);
+		assert_non_null(files[0]);
+		assert_int_equal(errors[1].code, MAIL_ERROR_EXPUNGED);
+		assert_int_equal(errors[2].code, MAIL_ERROR_CORRUPT);
+		assert_non_null(files[3]);
+		mail_file_close(&files[0]);
+		mail_file_close(&files[3]);
+	}
+	assert_int_equal(mail_open_many(pop, uids, 0, files, errors), 0);
+	buf_free(&b);
+	mailbox_close(&pop);
+	mailbox_close(&imap);
+}
+
 static void test_copy_move(void **state)
 {
 	struct store_test *t = *state;
@@ -1026,6 +1100,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_flags, st_setup, st_teardown),
 		cmocka_unit_test_setup_teardown(test_expunge_two_views, st_setup, st_teardown),
 		cmocka_unit_test_setup_teardown(test_expunge_uids, st_setup, st_teardown),
+		cmocka_unit_test_setup_teardown(test_open_many, st_setup, st_teardown),
 		cmocka_unit_test_setup_teardown(test_copy_move, st_setup, st_teardown),
 		cmocka_unit_test_setup_teardown(test_crlf_form, st_setup, st_teardown),
 		cmocka_unit_test_setup_teardown(test_broken_file, st_setup, st_teardown),

@@ -276,12 +276,10 @@ static void prefetch_start(struct pop3_session *session, uint32_t from)
 static void prefetch_run(void *ctx)
 {
 	struct ahead_job *job = ctx;
-	unsigned int i;
 
 	/* each message is at most POP3_PREFETCH_MAX, one chunk: it ends
 	   finished (or failed), its file closed */
-	for (i = 0; i < job->count; i++)
-		pop3_mail_retr_run(job->session, job->items[i]);
+	pop3_mail_retr_many(job->session, job->items, job->count);
 }
 
 static void prefetch_done(void *ctx)

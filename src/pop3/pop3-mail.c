@@ -246,38 +246,48 @@ static void login_done(void *ctx)
 
 /* ---- RETR / TOP ---- */
 
-/* In a store job thread. */
-void pop3_mail_retr_run(struct pop3_session *session, struct pop3_retr *retr)
+static void retr_open_failed(struct pop3_retr *retr, const struct mail_error *error)
+{
+	retr->failed = true;
+	retr->error = i_strdup(error->text);
+	switch (error->code) {
+	case MAIL_ERROR_EXPUNGED:
+	case MAIL_ERROR_NOTFOUND:
+		retr->client_error = "Message was removed by another session";
+		break;
+	case MAIL_ERROR_CORRUPT:
+		retr->client_error = "Message cannot be read";
+		break;
+	default:
+		retr->client_error = "[SYS/TEMP] Cannot read the message, try again later";
+		break;
+	}
+}
+
+/* The message is open: its whole CRLF form is the section to send. */
+static void retr_opened(struct pop3_retr *retr, struct mail_file *file)
+{
+	struct pop3_retr_mail *rm = i_malloc(sizeof(*rm));
+	struct mail_error error;
+
+	rm->file = file;
+	if (mail_file_section(file, "", MAIL_SECTION_ALL, &rm->section, &error) < 0) {
+		mail_file_close(&rm->file);
+		i_free(rm);
+		retr_open_failed(retr, &error);
+		return;
+	}
+	buf_init(&rm->raw, POP3_RETR_CHUNK);
+	retr->mail = rm;
+}
+
+/* The next chunk: read, stuffed into retr->out; the file is closed at
+   the end or on an error. */
+static void retr_read(struct pop3_retr *retr)
 {
 	struct pop3_retr_mail *rm = retr->mail;
 	struct mail_error error;
-	uint32_t uid = session->msgs[retr->index].uid;
 
-	if (rm == NULL) {
-		rm = i_malloc(sizeof(*rm));
-		if (mail_open(session->view, uid, &rm->file, &error) < 0 ||
-		    mail_file_section(rm->file, "", MAIL_SECTION_ALL, &rm->section, &error) < 0) {
-			mail_file_close(&rm->file);
-			i_free(rm);
-			retr->failed = true;
-			retr->error = i_strdup(error.text);
-			switch (error.code) {
-			case MAIL_ERROR_EXPUNGED:
-			case MAIL_ERROR_NOTFOUND:
-				retr->client_error = "Message was removed by another session";
-				break;
-			case MAIL_ERROR_CORRUPT:
-				retr->client_error = "Message cannot be read";
-				break;
-			default:
-				retr->client_error = "[SYS/TEMP] Cannot read the message, try again later";
-				break;
-			}
-			return;
-		}
-		buf_init(&rm->raw, POP3_RETR_CHUNK);
-		retr->mail = rm;
-	}
 	buf_reset(&rm->raw);
 	if (mail_file_read(rm->file, &rm->section, rm->offset, POP3_RETR_CHUNK, &rm->raw,
 			   &error) < 0) {
@@ -289,8 +299,7 @@ void pop3_mail_retr_run(struct pop3_session *session, struct pop3_retr *retr)
 		/* out holds twice a chunk: stuffing cannot overflow it */
 		if (pop3_stuff_feed(&retr->stuff, rm->raw.data, rm->raw.used, &retr->out) < 0)
 			i_panic("pop3: RETR output buffer");
-		if (retr->stuff.done || rm->offset >= rm->section.size ||
-		    rm->raw.used == 0) {
+		if (retr->stuff.done || rm->offset >= rm->section.size || rm->raw.used == 0) {
 			if (pop3_stuff_finish(&retr->stuff, &retr->out) < 0)
 				i_panic("pop3: RETR output buffer");
 			retr->finished = true;
@@ -300,6 +309,48 @@ void pop3_mail_retr_run(struct pop3_session *session, struct pop3_retr *retr)
 		mail_file_close(&rm->file);
 		buf_free(&rm->raw);
 		i_free(retr->mail);
+	}
+}
+
+/* In a store job thread. */
+void pop3_mail_retr_run(struct pop3_session *session, struct pop3_retr *retr)
+{
+	if (retr->mail == NULL) {
+		struct mail_file *file;
+		struct mail_error error;
+
+		if (mail_open(session->view, session->msgs[retr->index].uid, &file, &error) < 0) {
+			retr_open_failed(retr, &error);
+			return;
+		}
+		retr_opened(retr, file);
+		if (retr->failed)
+			return;
+	}
+	retr_read(retr);
+}
+
+/* In a store job thread: the read-ahead, every message opened at once. */
+void pop3_mail_retr_many(struct pop3_session *session, struct pop3_retr *const *retrs,
+			 unsigned int count)
+{
+	uint32_t uids[POP3_PREFETCH_COUNT] = { 0 };
+	struct mail_file *files[POP3_PREFETCH_COUNT];
+	struct mail_error errors[POP3_PREFETCH_COUNT];
+	unsigned int i;
+
+	i_assert(count <= POP3_PREFETCH_COUNT);
+	for (i = 0; i < count; i++)
+		uids[i] = session->msgs[retrs[i]->index].uid;
+	(void)mail_open_many(session->view, uids, count, files, errors);
+	for (i = 0; i < count; i++) {
+		if (files[i] == NULL) {
+			retr_open_failed(retrs[i], &errors[i]);
+			continue;
+		}
+		retr_opened(retrs[i], files[i]);
+		if (!retrs[i]->failed)
+			retr_read(retrs[i]);
 	}
 }
 

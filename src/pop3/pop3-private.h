@@ -201,6 +201,10 @@ void pop3_mail_login(struct pop3_session *session, const char *user);
 /* Job functions of cmd-retr.c: open the message (first chunk), read and
    stuff the next chunk into retr->out. */
 void pop3_mail_retr_run(struct pop3_session *session, struct pop3_retr *retr);
+/* The read-ahead's job: messages of at most one chunk each, ascending,
+   opened together; each ends finished or failed, its file closed. */
+void pop3_mail_retr_many(struct pop3_session *session, struct pop3_retr *const *retrs,
+			 unsigned int count);
 /* QUIT in TRANSACTION (RFC 1939 6): the UPDATE state, then "+OK" or
    "-ERR" and close. */
 void pop3_mail_update(struct pop3_session *session);

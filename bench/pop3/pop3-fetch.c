@@ -12,9 +12,12 @@
  * bytes agree with the octet count LIST gave after unstuffing); any
  * surprise exits 1 with a message.
  *
- *   pop3-fetch -p PORT -u USER -w PASSWORD [-k] [-l]
+ *   pop3-fetch -p PORT -u USER -w PASSWORD [-k] [-l] [-P DEPTH]
  *     -k  keep: no DELE (QUIT then removes nothing)
  *     -l  list only: no RETR, no DELE
+ *     -P  pipelining (RFC 2449 6.6, both servers offer it): up to DEPTH
+ *         RETR/DELE commands sent ahead of their responses, as a client
+ *         built for bulk downloads would; default 1 (one at a time)
  *
  * Prints one line: messages= octets= (as LIST said) wire= (bytes read,
  * stuffing and terminators included) login_s= list_s= (STAT+LIST+UIDL)
@@ -166,23 +169,24 @@ int main(int argc, char **argv)
 	struct sockaddr_in sin;
 	const char *user = NULL, *pass = NULL;
 	int port = 0, opt, one = 1;
-	int keep = 0, list_only = 0;
+	int keep = 0, list_only = 0, depth = 1;
 	unsigned int count, i, listed;
 	uint64_t *sizes, total = 0, octets;
 	double t0, t_login, t_list, t_retr, t_quit;
 
-	while ((opt = getopt(argc, argv, "p:u:w:kl")) != -1) {
+	while ((opt = getopt(argc, argv, "p:u:w:klP:")) != -1) {
 		switch (opt) {
 		case 'p': port = atoi(optarg); break;
 		case 'u': user = optarg; break;
 		case 'w': pass = optarg; break;
 		case 'k': keep = 1; break;
 		case 'l': list_only = 1; break;
-		default: die("usage: pop3-fetch -p PORT -u USER -w PASSWORD [-k] [-l]");
+		case 'P': depth = atoi(optarg); break;
+		default: die("usage: pop3-fetch -p PORT -u USER -w PASSWORD [-k] [-l] [-P DEPTH]");
 		}
 	}
 	if (port <= 0 || user == NULL || pass == NULL)
-		die("usage: pop3-fetch -p PORT -u USER -w PASSWORD [-k] [-l]");
+		die("usage: pop3-fetch -p PORT -u USER -w PASSWORD [-k] [-l] [-P DEPTH]");
 	buf = malloc(BUF_SIZE + 1);
 	if (buf == NULL)
 		die("out of memory");
@@ -239,16 +243,34 @@ int main(int argc, char **argv)
 	}
 	t_list = now();
 
-	for (i = 1; i <= count && !list_only; i++) {
-		send_cmd("RETR %u", i);
-		ok("RETR");
-		octets = multi(NULL);
-		if (octets != sizes[i])
-			die("RETR %u: %llu octets, LIST said %llu", i, (unsigned long long)octets,
-			    (unsigned long long)sizes[i]);
-		if (!keep) {
-			send_cmd("DELE %u", i);
-			ok("DELE");
+	if (depth < 1)
+		depth = 1;
+	if (!list_only) {
+		/* commands in order: RETR 1, DELE 1, RETR 2, ...; command k
+		   (0-based) is message k / per + 1, a DELE when k % per == 1 */
+		unsigned int per = keep ? 1 : 2, ncmds = count * per, sent = 0, done = 0;
+
+		while (done < ncmds) {
+			while (sent < ncmds && sent - done < (unsigned int)depth) {
+				unsigned int msg = sent / per + 1;
+
+				if (sent % per == 0)
+					send_cmd("RETR %u", msg);
+				else
+					send_cmd("DELE %u", msg);
+				sent++;
+			}
+			i = done / per + 1;
+			if (done % per == 0) {
+				ok("RETR");
+				octets = multi(NULL);
+				if (octets != sizes[i])
+					die("RETR %u: %llu octets, LIST said %llu", i,
+					    (unsigned long long)octets, (unsigned long long)sizes[i]);
+			} else {
+				ok("DELE");
+			}
+			done++;
 		}
 	}
 	t_retr = now();

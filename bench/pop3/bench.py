@@ -8,7 +8,10 @@ Run through bench/pop3.sh (or `bench/run.sh BUILD_DIR pop3`):
 The same POP3_MESSAGES generated messages (fixed seed; CRLF line ends, as
 SMTP delivers them; sizes 2-8 KB mostly, some 20-60 KB, a few 200-400 KB,
 lines starting with "." here and there) are put into a Maildir new/ for
-each server, as hard links of one corpus. Both listen on 127.0.0.1:
+each server, as hard links of one corpus, named twice over (POP3_NAMES):
+as Dovecot's own delivery names files, with their sizes in the name
+(",S=5120,W=5120": Dovecot's LIST needs no look at the files), and plainly,
+as Postfix's virtual(8), procmail or another MDA names them. Both listen on 127.0.0.1:
 
   tern     `tern serve`, one account, POP3 listener;
   Dovecot  Debian's dovecot-pop3d, a private instance (its own base_dir,
@@ -40,6 +43,7 @@ Environment (defaults in brackets):
   POP3_SERVERS           which to run ["tern dovecot"]
   POP3_DEPTHS            download modes: 1 = one command at a time, N = up to N
                          commands pipelined ahead (RFC 2449 6.6) ["1 32"]
+  POP3_NAMES             file namings: sizes (Dovecot's delivery), plain ["sizes plain"]
   BENCH_TMP              work directory's parent; a disk, not tmpfs [/var/tmp]
   BENCH_KEEP             1: keep the work directory
 
@@ -120,7 +124,15 @@ def make_message(rng, i):
     return (head + "\r\n".join(lines) + "\r\n").encode()
 
 
-def make_corpus(dirpath, count, seed):
+# How the files are named: as Dovecot's own delivery (LDA, LMTP) names
+# them, with the file's size (S=) and the CRLF form's (W=, the same here),
+# so Dovecot answers LIST without looking at a file; or plainly, as
+# Postfix's virtual(8), procmail or another MDA names them (time.unique.host)
+NAMINGS = {"sizes": "S=,W= in the names (Dovecot's own delivery)",
+           "plain": "plain names (Postfix virtual, procmail, ...)"}
+
+
+def make_corpus(dirpath, count, seed, naming="sizes"):
     """count messages as files in dirpath; returns their total size."""
     os.makedirs(dirpath)
     rng = random.Random(seed)
@@ -128,11 +140,10 @@ def make_corpus(dirpath, count, seed):
     for i in range(count):
         data = make_message(rng, i)
         total += len(data)
-        # Maildir base names: time.unique.host, in delivery order, with
-        # the sizes Dovecot's own delivery (LDA, LMTP) writes into them
-        # (S= the file, W= the CRLF form: the same here), so Dovecot need
-        # not stat or read a file to answer LIST
-        name = f"{1796000000 + i}.M{i}P1.bench.invalid,S={len(data)},W={len(data)}"
+        # Maildir base names: time.unique.host, in delivery order
+        name = f"{1796000000 + i}.M{i}P1.bench.invalid"
+        if naming == "sizes":
+            name += f",S={len(data)},W={len(data)}"
         with open(os.path.join(dirpath, name), "wb") as f:
             f.write(data)
     return total
@@ -378,13 +389,13 @@ def pop3_fetch(tool, srv, user, list_only=False, depth=1):
     return kv(r.stdout.strip())
 
 
-def account(rnd, depth):
-    return f"{USER}{rnd}{'p' if depth > 1 else ''}"
+def account(rnd, depth, naming):
+    return f"{USER}{rnd}{'p' if depth > 1 else ''}{naming[0]}"
 
 
-def download(tool, srv, corpus, raw, rnd, depth):
+def download(tool, srv, corpus, raw, rnd, depth, naming):
     # an account per round and mode: a maildrop the server has never seen
-    user = account(rnd, depth)
+    user = account(rnd, depth, naming)
     srv.fill(corpus, user)
     # the untimed first access: both index the files dropped in new/
     warm = pop3_fetch(tool, srv, user, list_only=True)
@@ -395,7 +406,7 @@ def download(tool, srv, corpus, raw, rnd, depth):
     srv.settle()
     cpu = srv.cpu() - cpu0
     left = sum(len(os.listdir(os.path.join(srv.maildir(user), d))) for d in ("new", "cur"))
-    line = (f"test=download server={srv.name} round={rnd} depth={depth} "
+    line = (f"test=download server={srv.name} round={rnd} depth={depth} names={naming} "
             f"first_access_s={warm['total_s']} "
             + " ".join(f"{k}={v}" for k, v in res.items()) + f" cpu_s={cpu:.2f} left={left}")
     raw.write(line + "\n")
@@ -481,6 +492,10 @@ def main():
     session_msgs = int(os.environ.get("POP3_SESSION_MESSAGES", "20"))
     which = os.environ.get("POP3_SERVERS", "tern dovecot").split()
     depths = [int(x) for x in os.environ.get("POP3_DEPTHS", "1 32").split()]
+    namings = os.environ.get("POP3_NAMES", "sizes plain").split()
+    for n in namings:
+        if n not in NAMINGS:
+            die(f"POP3_NAMES: {n}? (known: {' '.join(NAMINGS)})")
     keep = os.environ.get("BENCH_KEEP") == "1"
     tool = os.path.join(build, "bench", "pop3-fetch")
 
@@ -505,17 +520,19 @@ def main():
     memory = {}
     try:
         log(f"pop3: generating {messages} messages...")
-        corpus = os.path.join(work, "corpus")
-        total = make_corpus(corpus, messages, 11)
+        corpora = {}
+        for naming in namings:
+            corpora[naming] = os.path.join(work, f"corpus-{naming}")
+            total = make_corpus(corpora[naming], messages, 11, naming)
         small = os.path.join(work, "corpus-small")
         make_corpus(small, session_msgs, 12)
-        os.chmod(corpus, 0o755)
         users = [f"s{i}" for i in range(sessions)]
         if "tern" in which:
             servers.append(Tern(work, build, sessions))
         if "dovecot" in which:
             servers.append(Dovecot(work, sessions))
-        accounts = [account(r + 1, d) for r in range(rounds) for d in depths] + users
+        accounts = [account(r + 1, d, n) for r in range(rounds) for d in depths
+                    for n in namings] + users
         hashes = None
         for srv in servers:
             if isinstance(srv, Tern):
@@ -525,13 +542,17 @@ def main():
                 srv.setup(accounts, hashes)
             srv.start()
             for d in depths:
-                results[(srv.name, d)] = []
+                for n in namings:
+                    results[(srv.name, d, n)] = []
         for rnd in range(rounds):
-            for d in depths:
-                for srv in servers:
-                    log(f"pop3: {srv.name} round {rnd + 1}: download {messages} messages, "
-                        f"{'one command at a time' if d == 1 else f'pipelined {d} deep'}")
-                    results[(srv.name, d)].append(download(tool, srv, corpus, raw, rnd + 1, d))
+            for n in namings:
+                for d in depths:
+                    for srv in servers:
+                        log(f"pop3: {srv.name} round {rnd + 1}: download {messages} messages, "
+                            f"{'one command at a time' if d == 1 else f'pipelined {d} deep'}, "
+                            f"{n} names")
+                        results[(srv.name, d, n)].append(
+                            download(tool, srv, corpora[n], raw, rnd + 1, d, n))
         if sessions > 0:
             for srv in servers:
                 for u in users:
@@ -550,38 +571,48 @@ def main():
         else:
             shutil.rmtree(work, ignore_errors=True)
 
-    report(servers, messages, total, rounds, depths, sessions, session_msgs, results, memory,
-           build)
+    report(servers, messages, total, rounds, depths, namings, sessions, session_msgs, results,
+           memory, build)
     return 0
 
 
-def report(servers, messages, total, rounds, depths, sessions, session_msgs, results, memory,
-           build):
-    for d in depths:
-        mode = "one command at a time" if d == 1 else f"pipelined, {d} commands ahead"
-        print(f"== pop3: download a {messages}-message maildrop ({total / 1e6:.1f} MB): login, "
-              f"STAT, LIST, UIDL, RETR+DELE each, QUIT; {mode}; best of {rounds}")
-        print(f"{'server':<9} {'total s':>8} {'msgs/s':>8} {'MB/s':>7} | {'login s':>8} "
-              f"{'list s':>7} {'retr s':>7} {'quit s':>7} | {'CPU s':>6} | {'1st access s':>12}")
-        best = {}
-        for srv in servers:
-            runs = results[(srv.name, d)]
-            b = min(runs, key=lambda r: float(r["total_s"]))
-            best[srv.name] = b
-            print(f"{srv.name:<9} {b['total_s']:>8} {b['msgs_s']:>8} {b['mb_s']:>7} | "
-                  f"{b['login_s']:>8} {b['list_s']:>7} {b['retr_s']:>7} {b['quit_s']:>7} | "
-                  f"{b['cpu_s']:>6} | {b['first_access_s']:>12}")
-        if "tern" in best and "Dovecot" in best:
-            r = float(best["Dovecot"]["total_s"]) / float(best["tern"]["total_s"])
-            c = float(best["Dovecot"]["cpu_s"]) / max(float(best["tern"]["cpu_s"]), 0.001)
-            print(f"   speed ratio tern/Dovecot: {r:.2f} (goal 1.50: "
-                  f"{'met' if r >= 1.5 else 'below'}); CPU ratio {c:.2f}")
-            if best["tern"]["octets"] != best["Dovecot"]["octets"]:
-                print(f"   note: the servers' LIST sizes differ: tern {best['tern']['octets']}, "
-                      f"Dovecot {best['Dovecot']['octets']}")
+def mode_name(d):
+    return "one at a time" if d == 1 else f"pipelined {d}"
+
+
+def report(servers, messages, total, rounds, depths, namings, sessions, session_msgs, results,
+           memory, build):
+    print(f"== pop3: download a {messages}-message maildrop ({total / 1e6:.1f} MB): login, "
+          f"STAT, LIST, UIDL, RETR+DELE each, QUIT; best of {rounds}")
+    print(f"{'server':<8} {'file names':<6} {'commands':<14} {'total s':>8} {'msgs/s':>7} | "
+          f"{'login s':>7} {'list s':>7} {'retr s':>7} {'quit s':>7} | {'CPU s':>6} | "
+          f"{'1st access s':>12}")
+    best = {}
+    for n in namings:
+        for d in depths:
+            for srv in servers:
+                b = min(results[(srv.name, d, n)], key=lambda r: float(r["total_s"]))
+                best[(srv.name, d, n)] = b
+                print(f"{srv.name:<8} {n:<6} {mode_name(d):<14} {b['total_s']:>8} "
+                      f"{b['msgs_s']:>7} | {b['login_s']:>7} {b['list_s']:>7} {b['retr_s']:>7} "
+                      f"{b['quit_s']:>7} | {b['cpu_s']:>6} | {b['first_access_s']:>12}")
+    if any(s.name == "tern" for s in servers) and any(s.name == "Dovecot" for s in servers):
         print()
+        print(f"{'file names':<48} {'commands':<14} {'speed tern/Dovecot':>18} "
+              f"{'(goal 1.50)':<11} {'CPU tern/Dovecot':>16}")
+        for n in namings:
+            for d in depths:
+                t, v = best[("tern", d, n)], best[("Dovecot", d, n)]
+                r = float(v["total_s"]) / float(t["total_s"])
+                c = float(v["cpu_s"]) / max(float(t["cpu_s"]), 0.001)
+                print(f"{NAMINGS[n]:<48} {mode_name(d):<14} {r:>18.2f} "
+                      f"{'met' if r >= 1.5 else 'below':<11} {c:>16.2f}")
+                if t["octets"] != v["octets"]:
+                    print(f"   note: the servers' LIST sizes differ: tern {t['octets']}, "
+                          f"Dovecot {v['octets']}")
     print("   1st access: the untimed session before (LIST of the new files: both index them);")
-    print("   CPU: the server's, during the timed session")
+    print("   CPU: the server's, during the timed session; CPU tern/Dovecot: Dovecot's CPU "
+          "over tern's")
     if memory:
         print()
         print(f"== pop3: memory per logged-in session ({sessions} sessions, "

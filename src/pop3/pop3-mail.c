@@ -9,6 +9,8 @@
  *            per user; IMAP sessions of the user are not affected), the
  *            INBOX view, its sizes and GUIDs (the UIDL);
  *   RETR:    the message read a chunk at a time in its CRLF form, stuffed;
+ *            the read-ahead opens its batch with one index read
+ *            (mail_open_many);
  *   QUIT:    the UPDATE state (RFC 1939 6): \Seen on what was retrieved
  *            and kept, the deleted messages expunged in one store call, so
  *            IMAP sessions see both at once;
@@ -136,7 +138,7 @@ static void login_run(void *ctx)
 		return;
 	}
 	count = I_MIN(mailbox_count(job->view), POP3_MAX_MESSAGES);
-	job->msgs = i_malloc(sizeof(*job->msgs) * (count > 0 ? count : 1));
+	job->msgs = i_malloc(i_size_mul(sizeof(*job->msgs), count > 0 ? count : 1));
 	iter = mailbox_fetch_begin(job->view, NULL, 0, MAIL_FETCH_SIZE | MAIL_FETCH_GUID, 0);
 	while (n < count && mailbox_fetch_next(iter, &rec)) {
 		struct pop3_msg *m = &job->msgs[n];

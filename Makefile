@@ -26,8 +26,9 @@ test:
 unit:
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# -rs: every skipped test is listed with its reason at the end
 integration:
-	TERN_BIN=$(CURDIR)/$(BUILD)/tern $(PYTEST) -q -p no:cacheprovider tests/integration
+	TERN_BIN=$(CURDIR)/$(BUILD)/tern $(PYTEST) -q -rs -p no:cacheprovider tests/integration
 
 run: build
 	$(BUILD)/tern serve --dev
@@ -39,7 +40,7 @@ asan:
 	@cmake --build $(ASAN_DIR) -j $(JOBS)
 	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  TERN_BIN=$(CURDIR)/$(ASAN_DIR)/tern $(PYTEST) -q -p no:cacheprovider tests/integration
+	  TERN_BIN=$(CURDIR)/$(ASAN_DIR)/tern $(PYTEST) -q -rs -p no:cacheprovider tests/integration
 
 # Each libFuzzer target for FUZZ_SECONDS, starting from its seed corpus.
 fuzz:

@@ -357,9 +357,13 @@ static int reserve_some(buf_t *dest, size_t want, unsigned char **out_r, size_t 
 
 static int append_cp1252(const unsigned char *s, size_t len, buf_t *dest)
 {
-	const unsigned char *end = s + len, *run;
+	const unsigned char *end, *run;
 	unsigned char *out, *o, *oend;
 	size_t size, chunk, n;
+
+	if (len == 0)
+		return 0;   /* s may be NULL: no pointer arithmetic on it */
+	end = s + len;
 
 	while (s < end) {
 		/* at most 3 bytes out per byte in */

@@ -2,6 +2,7 @@
 #define TERN_CHARSET_H
 
 #include "buf.h"
+#include "tern-limits.h"
 
 /*
  * Conversion of text in a MIME charset (RFC 2045 5.1, RFC 2046 4.1.2) to
@@ -21,8 +22,7 @@
  * Descriptors are cached per thread, so conversion is thread-safe.
  */
 
-/* Names longer than this are not charsets. */
-#define CHARSET_NAME_MAX 64
+/* Names longer than CHARSET_NAME_MAX (tern-limits.h) are not charsets. */
 
 /*
  * Append src converted from charset to UTF-8 to dest. Returns 0; or -1 when
@@ -38,8 +38,12 @@ bool charset_is_utf8(const char *charset);
 bool charset_is_known(const char *charset);
 
 /* A streaming conversion for large bodies: partial multi-byte sequences
-   (and shift states) are kept across calls, so any split of the input gives
-   the same output as one call. */
+   (and shift states) are kept across calls, so any split of decodable input
+   gives the same output as one call. After an undecodable sequence (one
+   U+FFFD out, one byte skipped) a stateful converter resumes from a state
+   that can depend on where the input was cut (glibc's UTF-7 inside a
+   base64 run): the text differs there, valid UTF-8 either way
+   (tests/fuzz/fuzz-part-text.c checks both). */
 struct charset_translation;
 
 /* NULL when the charset is unknown (see charset_translation_new_fallback). */

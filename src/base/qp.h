@@ -2,16 +2,16 @@
 #define TERN_QP_H
 
 #include "buf.h"
+#include "tern-limits.h"
 
 /*
  * Quoted-printable (RFC 2045 6.7), and the Q encoding of RFC 2047 4.2
  * (header_mode). Decoding is lenient as mail readers are; encoding is exact.
  */
 
-/* Trailing whitespace the decoder holds back at most, waiting to see whether
-   a line break follows (RFC 2045 6.7 rule 3 says to drop it). A longer run
-   is passed through: no valid encoder writes one, lines are <= 76. */
-#define QP_MAX_PENDING_WS 128
+/* QP_MAX_PENDING_WS (tern-limits.h): trailing whitespace the decoder holds
+   back at most, waiting to see whether a line break follows (RFC 2045 6.7
+   rule 3 says to drop it). A longer run is passed through. */
 
 enum qp_decode_state {
 	QP_STATE_TEXT,

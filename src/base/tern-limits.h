@@ -25,7 +25,9 @@
 #define TERN_DEFAULT_RECIPIENTS          100       /* recipients: RCPT TO per message; RFC 5321 4.5.3.1.8 minimum */
 #define TERN_DEFAULT_LINE_LENGTH         8192      /* line_length: bytes per command line, CRLF excluded;
 						      RFC 5321 4.5.3.1.4 (512) and RFC 7162 section 4 (8192) minima */
-#define TERN_DEFAULT_BAD_COMMANDS        20        /* bad_commands: unknown/invalid commands before disconnect */
+#define TERN_DEFAULT_BAD_COMMANDS        20        /* bad_commands: 5xx replies in a row before 421 and disconnect
+						      (a 2xx/3xx reply starts the count again, a 4xx neither counts
+						      nor resets it; server-session.c count_reply()) */
 #define TERN_DEFAULT_AUTH_FAILURES       3         /* auth_failures: failed AUTH/LOGIN per connection before disconnect */
 #define TERN_DEFAULT_CONNECTIONS         10000     /* connections: open client connections of every protocol
 						      together (an idle one costs a few KiB; tern serve raises
@@ -89,5 +91,86 @@
 
 /* Default [delivery] durations, seconds */
 #define TERN_DEFAULT_BOUNCE_AFTER        (5 * 24 * 3600)
+
+/*
+ * Fixed bounds on input from others: the network, remote servers' replies
+ * and DNS answers, other local users (the maildrop), messages being parsed
+ * or returned. Not configurable; each exists so that hostile input costs
+ * bounded memory and work. They keep the names of the modules that use
+ * them (the prefix says which); the module headers include this one.
+ */
+
+/* Connections (src/net/connection.c): input buffered beyond one maximal
+   line before reading stops (room for pipelined commands) */
+#define NET_INPUT_SLACK              (64 * 1024)
+
+/* SASL (src/net/sasl.c): the longest client response, base64 text
+   (RFC 4954 4: AUTH lines up to 12288 octets must be accepted), and the
+   decoded parts (RFC 4616 2: up to 255 octets each; passwords get more
+   room). `tern user add` refuses a longer password than a login may carry. */
+#define SASL_MAX_RESPONSE            12288
+#define SASL_MAX_NAME                255
+#define SASL_MAX_PASSWORD            1024
+
+/* SMTP paths and parameters (src/smtp/command-parser.c): RFC 5321
+   4.5.3.1.1/.2 local part and domain; RFC 3461 4.4 ENVID 100 characters,
+   ORCPT 500 */
+#define SMTP_MAX_LOCAL_PART          64
+#define SMTP_MAX_DOMAIN              255
+#define SMTP_MAX_ENVID               100
+#define SMTP_MAX_ORCPT               500
+
+/* SMTP server (src/smtp/server-session.c): reading a client stops while
+   more than this much output waits for it (pipelined commands from a
+   client that does not read its replies) */
+#define SMTP_OUTPUT_MAX              (64 * 1024)
+
+/* DATA reader (src/smtp/data-reader.c): a header line longer than this
+   ends the header scan (it goes out as body, unchanged) */
+#define SMTP_DATA_MAX_HEADER_LINE    (64 * 1024)
+
+/* SMTP client replies from remote servers (src/smtp/client-reply.c):
+   RFC 5321 4.5.3.1.5 says 512 octets a line, real servers send longer ones
+   (long EHLO keyword lists); lines in one multi-line reply */
+#define SMTP_REPLY_MAX_LINE          4096
+#define SMTP_REPLY_MAX_LINES         100
+
+/* Outbound (src/outbound/outbound.c): MX hosts tried at most from one DNS
+   answer */
+#define OB_MAX_MX_HOSTS              10
+
+/* Message library: Message-ID lists (src/message/header-value.c), bounded
+   like address lists (ids past it are ignored); charset names (longer is
+   not a charset, src/base/charset.c); trailing whitespace a quoted-printable
+   decoder holds back waiting for a line break (RFC 2045 6.7 rule 3; a
+   longer run passes through: no valid encoder writes one, src/base/qp.c) */
+#define MSG_HV_MAX_MSGIDS            10000
+#define CHARSET_NAME_MAX             64
+#define QP_MAX_PENDING_WS            128
+
+/* Maildrop files, written by any local user (src/deliver/maildrop.c):
+   the header before the message, its recipients, its ENVID (RFC 3461 4.4) */
+#define MAILDROP_HEADER_MAX          (1024 * 1024)
+#define MAILDROP_RCPTS_MAX           10000
+#define MAILDROP_ENVID_MAX           100
+
+/* Queue envelopes read back (src/store/queue.c) */
+#define QUEUE_ENV_MAX                (16 * 1024 * 1024)
+
+/* Alias resolution (src/store/accounts.c): nesting of aliases, and final
+   mailboxes one address may expand to */
+#define ACCOUNTS_RESOLVE_MAX_DEPTH   20
+#define ACCOUNTS_RESOLVE_MAX_TARGETS 10000
+
+/* DSNs (src/deliver/dsn.c): how much of the original a bounce returns
+   (RET=HDRS or unset: the header and up to DSN_RETURN_DEFAULT_MAX; RET=FULL
+   up to DSN_RETURN_FULL_MAX), the header read for a header-only return
+   (larger is malformed), a remote server's diagnostic text kept, and a
+   whole DSN */
+#define DSN_RETURN_DEFAULT_MAX       (256 * 1024)
+#define DSN_RETURN_FULL_MAX          (10 * 1024 * 1024)
+#define DSN_HEADER_READ_MAX          (1024 * 1024)
+#define DSN_DIAGNOSTIC_MAX           900
+#define DSN_MAX_SIZE                 (DSN_RETURN_FULL_MAX + 1024 * 1024)
 
 #endif

@@ -102,6 +102,8 @@ int utf8_sanitize(const void *data, size_t len, buf_t *dest)
 	uint32_t cp;
 	int n;
 
+	if (len == 0)
+		return 0;   /* data may be NULL: no pointer arithmetic on it */
 	while (i < len) {
 		if (p[i] < 0x80) {
 			i += ascii_prefix(p + i, len - i);

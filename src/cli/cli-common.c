@@ -3,15 +3,19 @@
 #include "fs.h"
 #include "privileges.h"
 #include "settings.h"
+#include "tern-limits.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
-#define PASSWORD_MAX 1024
+/* a password longer than a login may carry (SASL_MAX_PASSWORD,
+   tern-limits.h) could never be used */
+#define PASSWORD_MAX SASL_MAX_PASSWORD
 
 int cli_take_config_opt(int *argc, char **argv, const char **path_r)
 {
@@ -62,17 +66,22 @@ struct tern_settings *cli_load_settings(const char *config_path)
 		uid_t uid;
 		gid_t gid;
 		struct stat st;
+		int fd = -1;
 
-		/* files made now must belong to the server's user */
+		/* files made now must belong to the server's user (data_dir
+		   itself changed through a descriptor, never by path again) */
 		if (privileges_lookup(set->user, &uid, &gid, &error) < 0 ||
-		    (stat(set->data_dir, &st) == 0 && st.st_uid != uid &&
-		     chown(set->data_dir, uid, gid) < 0) ||
+		    (fd = open(set->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+		    (fstat(fd, &st) == 0 && st.st_uid != uid && fchown(fd, uid, gid) < 0) ||
 		    privileges_drop(set->user, &error) < 0) {
+			if (fd >= 0)
+				close(fd);
 			fprintf(stderr, "tern: cannot become user %s: %s\n", set->user,
 				errno != 0 ? strerror(errno) : error);
 			settings_free(&set);
 			return NULL;
 		}
+		close(fd);
 	}
 	return set;
 }

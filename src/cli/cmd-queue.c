@@ -15,13 +15,12 @@
 #include "settings.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
-
-#define PID_FILE_MAX 64
 
 static const char *state_name(enum queue_rcpt_state state);
 static const char *format_age(long long secs, char *buf, size_t size);
@@ -63,29 +62,30 @@ static const char *format_age(long long secs, char *buf, size_t size)
 int cli_server_pid(const struct tern_settings *set)
 {
 	char *path = i_strdup_printf("%s/tern.pid", set->data_dir);
-	char text[PID_FILE_MAX];
-	FILE *f;
-	long pid;
-	char *end;
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
+	int fd;
 
-	f = fopen(path, "r");
-	free(path);
-	if (f == NULL)
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	i_free(path);
+	if (fd < 0)
 		return 0;
-	if (fgets(text, sizeof(text), f) == NULL) {
-		fclose(f);
+	/* Only the lock says a server runs (serve_pidfile() in cmd-serve.c):
+	   a file nobody holds is left by a server that died, and the pid in
+	   it may belong to any process by now. F_GETLK takes no lock (a
+	   probe that did could make a starting server think another runs). */
+	if (fcntl(fd, F_GETLK, &fl) < 0 || fl.l_type == F_UNLCK) {
+		close(fd);
 		return 0;
 	}
-	fclose(f);
-	errno = 0;
-	pid = strtol(text, &end, 10);
-	if (errno != 0 || end == text || (*end != '\0' && *end != '\n') || pid <= 1 ||
-	    pid > 0x7fffffffL)
-		return 0;
-	/* a stale file from a server that died: no such process */
-	if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
-		return 0;
-	return (int)pid;
+	if (fl.l_pid > 0) {
+		/* the kernel's word for who holds the lock: exactly the server */
+		close(fd);
+		return (int)fl.l_pid;
+	}
+	/* locked by a process the kernel cannot name for us (in a pid
+	   namespace we do not see): a server runs, but no pid of ours is it */
+	close(fd);
+	return -1;
 }
 
 static void json_rcpt(struct json_writer *j, const struct queue_rcpt *r)
@@ -216,7 +216,12 @@ static int queue_flush(const struct tern_settings *set, struct queue *queue)
 	int pid;
 
 	/* a running server does it all: it has the outbound client */
-	if ((pid = cli_server_pid(set)) > 0) {
+	if ((pid = cli_server_pid(set)) < 0) {
+		fprintf(stderr, "tern: a server runs on data_dir %s (its tern.pid is locked) "
+			"in a pid namespace this command cannot signal\n", set->data_dir);
+		return 1;
+	}
+	if (pid > 0) {
 		if (kill((pid_t)pid, SIGUSR1) < 0) {
 			fprintf(stderr, "tern: cannot signal the server (pid %d): %s\n", pid,
 				strerror(errno));

@@ -19,6 +19,7 @@
 #include "queue.h"
 #include "settings.h"
 #include "smtp-command.h"
+#include "smtp-data.h"
 #include "tern-limits.h"
 #include "submit.h"
 
@@ -31,9 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
-/* -bs: longest command line read (RFC 5321 4.5.3.1.4 says 512 with
-   extensions; leave room for long parameters) */
-#define BS_LINE_MAX 4096
+/* -bs: how much stdin is read at once */
+#define BS_READ_CHUNK (64 * 1024)
 
 enum mode {
 	MODE_DELIVER,    /* -bm (default): a message on stdin */
@@ -208,12 +208,27 @@ out:
 }
 
 /* -bs: a small SMTP server on stdin/stdout (RFC 5321), enough for mail
-   programs that speak SMTP to a local sendmail. */
+   programs that speak SMTP to a local sendmail. Command lines and the
+   message follow the SMTP server's rules: a line ends at LF (one CR before
+   it dropped), longer than limits.line_length is "500 5.5.2", and DATA
+   goes through the server's own reader (smtp-data.h): the same dot
+   transparency, end of data only at CRLF "." CRLF, bare LF made CRLF, a
+   lone CR kept. */
 struct bs_txn {
 	bool have_mail;
 	const char *sender;
 	struct submit_rcpts rs;
 	bool helo;
+};
+
+/* stdin through read(2), one buffer for command lines and message data
+   alike (a pipelining client sends its next commands right behind the
+   message; stdio's buffering would hide them from a read(2)) */
+struct bs_input {
+	buf_t buf;
+	size_t pos;          /* unread input starts here */
+	bool eof;
+	bool discarding;     /* skipping the rest of a too long line */
 };
 
 static void reply(const char *fmt, ...) ATTR_FORMAT(1, 2);
@@ -241,58 +256,146 @@ static void bs_reset(struct sendmail *sm, struct bs_txn *t)
 	sm->sub.envid = NULL;
 }
 
-/* Read DATA up to the "." line, undoing dot transparency (RFC 5321
-   4.5.2). 0 done, 1 too large (read to the end all the same), -1 EOF. */
-static int bs_read_data(struct sendmail *sm, buf_t *out)
+/* More input behind what is buffered. false at the end of stdin (or a
+   read error, which ends the dialogue the same way). */
+static bool bs_fill(struct bs_input *in)
 {
-	char *line = NULL;
-	size_t cap = 0;
+	unsigned char *p;
 	ssize_t n;
+
+	if (in->eof)
+		return false;
+	if (in->pos > 0) {
+		/* drop what was used */
+		size_t left = in->buf.used - in->pos;
+
+		memmove(in->buf.data, in->buf.data + in->pos, left);
+		in->buf.used = left;
+		in->pos = 0;
+	}
+	if ((p = buf_reserve(&in->buf, BS_READ_CHUNK)) == NULL)
+		i_panic("sendmail -bs: input buffer");
+	do
+		n = read(STDIN_FILENO, p, BS_READ_CHUNK);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		in->eof = true;
+		return false;
+	}
+	buf_commit(&in->buf, (size_t)n);
+	return true;
+}
+
+/* The next command line, without its LF and one CR before it, as
+   connection.c cuts them for the server. NULL at the end of stdin (an
+   unterminated last line is not a command, as for the server). A line
+   over max_line sets *too_long_r instead (the rest of it is skipped). */
+static const char *bs_line(struct bs_input *in, size_t max_line, size_t *len_r,
+			   bool *too_long_r)
+{
+	*too_long_r = false;
+	for (;;) {
+		unsigned char *start = in->buf.data + in->pos;
+		size_t avail = in->buf.used - in->pos;
+		unsigned char *lf = avail == 0 ? NULL : memchr(start, '\n', avail);
+
+		if (lf == NULL) {
+			/* max_line bytes and a CR could still end well; more cannot */
+			if (!in->discarding && avail > max_line + 1) {
+				in->discarding = true;
+				*too_long_r = true;
+			}
+			if (in->discarding)
+				in->pos = in->buf.used;
+			if (*too_long_r)
+				return NULL;
+			if (!bs_fill(in))
+				return NULL;
+			continue;
+		}
+		in->pos += (size_t)(lf - start) + 1;
+		if (in->discarding) {
+			in->discarding = false;
+			continue;
+		}
+		*len_r = (size_t)(lf - start);
+		if (*len_r > 0 && start[*len_r - 1] == '\r')
+			(*len_r)--;
+		if (*len_r > max_line) {
+			*too_long_r = true;
+			return NULL;
+		}
+		*lf = '\0';
+		if (*len_r < (size_t)(lf - start))
+			start[*len_r] = '\0';
+		return (const char *)start;
+	}
+}
+
+/* The message after DATA, decoded by the SMTP server's reader up to its
+   end marker; input behind the marker stays buffered for the next
+   command. 0 done, 1 too large or too many hops (read to the end all the
+   same, RFC 1870 6.3; *received_r says which), -1 stdin ended first. */
+static int bs_read_data(struct sendmail *sm, struct bs_input *in, buf_t *out,
+			unsigned int *received_r)
+{
+	struct smtp_data_reader r;
+	enum smtp_data_status status;
+	buf_t chunk;
+	size_t consumed;
 	bool too_big = false;
 	int ret = -1;
 
-	while ((n = getline(&line, &cap, stdin)) > 0) {
-		size_t len = (size_t)n;
-		const char *p = line;
-
-		while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r'))
-			len--;
-		if (len == 1 && p[0] == '.') {
-			ret = too_big ? 1 : 0;
+	smtp_data_reader_init(&r, true);
+	buf_init(&chunk, BUF_MAX_UNLIMITED);
+	for (;;) {
+		if (in->pos == in->buf.used && !bs_fill(in))
+			break;
+		status = smtp_data_reader_feed(&r, in->buf.data + in->pos, in->buf.used - in->pos,
+					       &consumed, &chunk);
+		in->pos += consumed;
+		if (status == SMTP_DATA_DONE)
+			(void)smtp_data_reader_finish(&r, &chunk);
+		/* the limit is the server's: the message as the client sent it
+		   (submit_queue adds its fields on top) */
+		if (r.size > sm->sub.max_size)
+			too_big = true;
+		if (!too_big && buf_append(out, chunk.data, chunk.used) < 0)
+			too_big = true;
+		buf_reset(&chunk);
+		if (status == SMTP_DATA_DONE) {
+			ret = too_big || r.received_count > sm->set->limits.hops ? 1 : 0;
 			break;
 		}
-		if (p[0] == '.') {
-			p++;
-			len--;
-		}
-		if (too_big)
-			continue;
-		if ((uint64_t)buf_len(out) + len + 2 > sm->sub.max_size ||
-		    buf_append(out, p, len) < 0 || buf_append(out, "\r\n", 2) < 0)
-			too_big = true;
 	}
-	free(line);
+	*received_r = r.received_count;
+	buf_free(&chunk);
+	smtp_data_reader_deinit(&r);
 	return ret;
 }
 
 /* false when stdin ended inside the message */
-static bool bs_data(struct sendmail *sm, struct bs_txn *t)
+static bool bs_data(struct sendmail *sm, struct bs_txn *t, struct bs_input *in)
 {
 	struct submit_message msg;
 	buf_t data;
 	const char *id;
+	unsigned int received;
 	int r;
 
 	reply("354 End data with <CR><LF>.<CR><LF>");
 	buf_init(&data, BUF_MAX_UNLIMITED);
-	r = bs_read_data(sm, &data);
+	r = bs_read_data(sm, in, &data, &received);
 	if (r < 0) {
 		/* the client vanished: nothing was acknowledged */
 		buf_free(&data);
 		bs_reset(sm, t);
 		return false;
 	}
-	if (r > 0) {
+	if (r > 0 && received > sm->set->limits.hops) {
+		/* RFC 5321 6.3, as the server says it */
+		reply("554 5.4.6 Too many hops (%u Received fields): mail loop?", received);
+	} else if (r > 0) {
 		reply("552 5.3.4 Message too big (limit %llu bytes)",
 		      (unsigned long long)sm->sub.max_size);
 	} else {
@@ -345,21 +448,25 @@ static int run_smtp(struct sendmail *sm)
 	struct bs_txn t;
 	struct smtp_command cmd;
 	struct smtp_parse_error perr;
-	char *line = NULL;
-	size_t cap = 0, len;
-	ssize_t n;
+	struct bs_input in;
+	const char *line;
+	size_t len = 0;
+	bool too_long;
 
 	memset(&t, 0, sizeof(t));
+	memset(&in, 0, sizeof(in));
+	buf_init(&in.buf, BUF_MAX_UNLIMITED);
 	reply("220 %s ESMTP tern sendmail", sm->set->hostname);
-	while ((n = getline(&line, &cap, stdin)) > 0) {
-		len = (size_t)n;
-		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			len--;
+	for (;;) {
+		line = bs_line(&in, sm->set->limits.line_length, &len, &too_long);
 		arena_clear(cmd_arena);
-		if (len > BS_LINE_MAX) {
-			reply("500 5.5.2 Error: line too long");
+		if (too_long) {
+			/* RFC 5321 4.5.3.1.4, the server's words */
+			reply("500 5.5.2 Line too long");
 			continue;
 		}
+		if (line == NULL)
+			break;
 		if (smtp_command_parse(cmd_arena, (const unsigned char *)line, len, &cmd, &perr) < 0) {
 			reply("%u %s %s", perr.code, perr.enhanced, perr.text);
 			continue;
@@ -404,7 +511,7 @@ static int run_smtp(struct sendmail *sm)
 				reply("503 5.5.1 Error: need MAIL command");
 			else if (t.rs.count == 0)
 				reply("554 5.5.1 Error: no valid recipients");
-			else if (!bs_data(sm, &t))
+			else if (!bs_data(sm, &t, &in))
 				goto done;
 			break;
 		case SMTP_VERB_RSET:
@@ -429,7 +536,7 @@ static int run_smtp(struct sendmail *sm)
 		}
 	}
 done:
-	free(line);
+	buf_free(&in.buf);
 	arena_free(&cmd_arena);
 	return EX_OK;
 }

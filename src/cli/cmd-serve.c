@@ -121,34 +121,41 @@ static int prepare_data_dir(const struct tern_settings *set, bool as_root, const
 	struct stat st;
 	uid_t uid = (uid_t)-1;
 	gid_t gid = (gid_t)-1;
+	int fd, ret;
 
 	if (mkdir_parents(set->data_dir, error_r) < 0)
 		return -1;
-	if (stat(set->data_dir, &st) < 0) {
-		snprintf(error, sizeof(error), "data_dir %s: %s", set->data_dir, strerror(errno));
+	/* data_dir is the administrator's path (a symlink they made is
+	   followed); what lies inside belongs to the server's user and is
+	   changed only through descriptors (maildrop_prepare) */
+	fd = open(set->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(error, sizeof(error), "data_dir %s: %s", set->data_dir,
+			 errno == ENOTDIR ? "not a directory" : strerror(errno));
 		*error_r = error;
-		return -1;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		snprintf(error, sizeof(error), "data_dir %s: not a directory", set->data_dir);
-		*error_r = error;
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
 	if (as_root && set->user[0] != '\0') {
 		/* the server runs as set->user from now on: the data is theirs */
-		if (privileges_lookup(set->user, &uid, &gid, error_r) < 0)
+		if (privileges_lookup(set->user, &uid, &gid, error_r) < 0) {
+			close(fd);
 			return -1;
-		if ((st.st_uid != uid || st.st_gid != gid) &&
-		    chown(set->data_dir, uid, gid) < 0) {
+		}
+		if ((st.st_uid != uid || st.st_gid != gid) && fchown(fd, uid, gid) < 0) {
 			snprintf(error, sizeof(error), "data_dir %s: chown to %s: %s",
 				 set->data_dir, set->user, strerror(errno));
 			*error_r = error;
+			close(fd);
 			return -1;
 		}
 	}
 	/* data_dir 0711 with its files private, and the maildrop through which
 	   other users' sendmail reaches us */
-	return maildrop_prepare(set->data_dir, uid, gid, error_r);
+	ret = maildrop_prepare(fd, set->data_dir, uid, gid, error_r);
+	close(fd);
+	return ret;
 }
 
 static void serve_stop(void *ctx, int signo)
@@ -255,21 +262,31 @@ static void serve_flush(evutil_socket_t sig, short what, void *arg)
 
 /* data_dir/tern.pid: tells `tern queue flush` and `tern sendmail` whom to
    signal, and (locked for the server's life) keeps a second server from
-   running on the same data_dir, which would mean two queue managers. */
+   running on the same data_dir, which would mean two queue managers.
+
+   Two locks on the one open file, for two readers: flock(LOCK_EX) keeps a
+   second server out (as every earlier tern did), and a POSIX write lock
+   over the whole file lets a client ask the kernel which process holds it
+   (fcntl F_GETLK gives the holder's pid, see cli_server_pid()): the pid
+   written in the file may be a stale one from a crash, reused since by an
+   unrelated process, and must never be signalled on its own word. A POSIX
+   lock belongs to the process and goes away when the process closes ANY
+   descriptor of the file, so nothing else in tern serve may open tern.pid. */
 static int serve_pidfile(struct serve *serve, const char **error_r)
 {
 	static __thread char error[512];
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
 	char pid[32];
 	int len;
 
 	serve->pid_path = i_strdup_printf("%s/tern.pid", serve->set->data_dir);
-	serve->pid_fd = open(serve->pid_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	serve->pid_fd = open(serve->pid_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (serve->pid_fd < 0) {
 		snprintf(error, sizeof(error), "%s: %s", serve->pid_path, strerror(errno));
 		*error_r = error;
 		return -1;
 	}
-	if (flock(serve->pid_fd, LOCK_EX | LOCK_NB) < 0) {
+	if (flock(serve->pid_fd, LOCK_EX | LOCK_NB) < 0 || fcntl(serve->pid_fd, F_SETLK, &fl) < 0) {
 		snprintf(error, sizeof(error), "another tern serve is running on data_dir %s (%s is locked)",
 			 serve->set->data_dir, serve->pid_path);
 		*error_r = error;

@@ -19,12 +19,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#define DSN_MAX_SIZE (DSN_RETURN_FULL_MAX + 1024 * 1024)
-/* Reading the original for a header-only return: stop after this much
-   even when no blank line was found (a header that large is malformed). */
-#define DSN_HEADER_READ_MAX (1024 * 1024)
-/* Longest diagnostic text kept in a report field or the text part. */
-#define DSN_DIAGNOSTIC_MAX 900
+/* DSN_MAX_SIZE, DSN_HEADER_READ_MAX, DSN_DIAGNOSTIC_MAX: tern-limits.h */
 
 struct rcpt_report {
 	const struct queue_rcpt *rcpt;

@@ -2,6 +2,7 @@
 #define TERN_DSN_H
 
 #include "buf.h"
+#include "tern-limits.h"
 
 #include <time.h>
 
@@ -46,8 +47,7 @@ struct queue_envelope;
 struct queue_rcpt;
 struct tern_settings;
 
-#define DSN_RETURN_DEFAULT_MAX (256 * 1024)
-#define DSN_RETURN_FULL_MAX (10 * 1024 * 1024)
+/* DSN_RETURN_DEFAULT_MAX, DSN_RETURN_FULL_MAX: tern-limits.h */
 
 enum dsn_action {
 	DSN_ACTION_FAILED,

@@ -305,78 +305,106 @@ out:
 	return ret;
 }
 
-static int ensure_dir(const char *path, mode_t mode, uid_t owner, gid_t group,
-		      const char **error_r)
+/* data_dir/name: a directory (made when missing) owned by owner:group
+   with exactly mode, changed through a descriptor (fs.h): data_dir is the
+   server's user's, who could plant a symlink at name to make root chown
+   or chmod its target. A symlink there is refused, never followed. */
+static int ensure_dir(int data_dir_fd, const char *data_dir, const char *name, mode_t mode,
+		      uid_t owner, gid_t group, const char **error_r)
 {
-	struct stat st;
+	int fd = fs_dir_open_at(data_dir_fd, name, mode);
 
-	if (mkdir(path, mode) < 0 && errno != EEXIST)
-		goto fail;
-	if (lstat(path, &st) < 0)
-		goto fail;
-	if (!S_ISDIR(st.st_mode)) {
-		snprintf(maildrop_error, sizeof(maildrop_error), "%s: not a directory", path);
+	if (fd < 0 || fs_fd_set_owner_mode(fd, owner, group, mode) < 0) {
+		snprintf(maildrop_error, sizeof(maildrop_error), "%s/%s: %s", data_dir, name,
+			 errno == ENOTDIR ? "not a directory (a symlink is not accepted)" :
+			 strerror(errno));
 		*error_r = maildrop_error;
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
-	if ((owner != (uid_t)-1 && st.st_uid != owner) || (group != (gid_t)-1 && st.st_gid != group)) {
-		if (chown(path, owner, group) < 0)
-			goto fail;
-	}
-	/* chmod, not mkdir's mode: the umask does not get a say */
-	if ((st.st_mode & 07777) != mode && chmod(path, mode) < 0)
-		goto fail;
+	close(fd);
 	return 0;
-fail:
-	snprintf(maildrop_error, sizeof(maildrop_error), "%s: %s", path, strerror(errno));
-	*error_r = maildrop_error;
-	return -1;
 }
 
-int maildrop_prepare(const char *data_dir, uid_t owner, gid_t group, const char **error_r)
+/* One entry of data_dir loses its group and other permission bits. Opened
+   with O_NOFOLLOW (a symlink is skipped: what it points at is not ours to
+   change) and O_NONBLOCK (a FIFO must not hang the start); changed with
+   fchmod on that descriptor only when it is a regular file or directory
+   owned by the server's user: a hard link to somebody else's file (root's
+   /etc/passwd linked in while protected_hardlinks is off) stays as it is. */
+static void tighten_entry(int data_dir_fd, const char *data_dir, const char *name,
+			  uid_t owner)
 {
-	char *path;
+	struct stat st;
+	int fd;
+
+	/* only regular files and directories are opened at all (opening a
+	   device node can do things); the descriptor is checked again below,
+	   the name may have changed in between */
+	if (fstatat(data_dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) || (st.st_mode & 077) == 0)
+		return;
+	fd = openat(data_dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ELOOP && errno != ENOENT)
+			log_warning("maildrop", "open path=%s/%s error=%s", log_str(data_dir),
+				    log_str(name), log_str(strerror(errno)));
+		return;
+	}
+	if (fstat(fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) ||
+	    (st.st_mode & 077) == 0) {
+		close(fd);
+		return;
+	}
+	if (st.st_uid != owner) {
+		log_warning("maildrop", "not tightening path=%s/%s uid=%u reason=not-owned-by-server",
+			    log_str(data_dir), log_str(name), (unsigned int)st.st_uid);
+	} else if (fchmod(fd, st.st_mode & 07700) < 0) {
+		log_warning("maildrop", "chmod path=%s/%s error=%s", log_str(data_dir),
+			    log_str(name), log_str(strerror(errno)));
+	} else {
+		log_info("maildrop", "tightened mode path=%s/%s mode=%04o", log_str(data_dir),
+			 log_str(name), (unsigned int)(st.st_mode & 07700));
+	}
+	close(fd);
+}
+
+int maildrop_prepare(int data_dir_fd, const char *data_dir, uid_t owner, gid_t group,
+		     const char **error_r)
+{
 	DIR *dir;
 	struct dirent *de;
-	struct stat st;
-	int ret;
+	int dup_fd;
 
 	/* others may pass through data_dir to the maildrop, nothing more */
-	if (ensure_dir(data_dir, 0711, (uid_t)-1, (gid_t)-1, error_r) < 0)
-		return -1;
-	path = i_strdup_printf("%s/" MAILDROP_DIR, data_dir);
-	ret = ensure_dir(path, 01733, owner, group, error_r);
-	i_free(path);
-	if (ret < 0)
-		return -1;
-	path = i_strdup_printf("%s/" MAILDROP_CORRUPT_DIR, data_dir);
-	ret = ensure_dir(path, 0700, owner, group, error_r);
-	i_free(path);
-	if (ret < 0)
-		return -1;
-	/* everything else is the server's alone (accounts.db holds password
-	   hashes): take group and other bits away from what an older tern or
-	   an administrator left */
-	if ((dir = opendir(data_dir)) == NULL) {
+	if (fs_fd_set_owner_mode(data_dir_fd, (uid_t)-1, (gid_t)-1, 0711) < 0) {
 		snprintf(maildrop_error, sizeof(maildrop_error), "%s: %s", data_dir,
 			 strerror(errno));
 		*error_r = maildrop_error;
 		return -1;
 	}
+	if (ensure_dir(data_dir_fd, data_dir, MAILDROP_DIR, 01733, owner, group, error_r) < 0 ||
+	    ensure_dir(data_dir_fd, data_dir, MAILDROP_CORRUPT_DIR, 0700, owner, group, error_r) < 0)
+		return -1;
+	/* everything else is the server's alone (accounts.db holds password
+	   hashes): take group and other bits away from what an older tern or
+	   an administrator left */
+	if ((dup_fd = dup(data_dir_fd)) < 0 || (dir = fdopendir(dup_fd)) == NULL) {
+		snprintf(maildrop_error, sizeof(maildrop_error), "%s: %s", data_dir,
+			 strerror(errno));
+		*error_r = maildrop_error;
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return -1;
+	}
+	rewinddir(dir);
 	while ((de = readdir(dir)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
 		    strcmp(de->d_name, MAILDROP_DIR) == 0)
 			continue;
-		if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    S_ISLNK(st.st_mode) || (st.st_mode & 077) == 0)
-			continue;
-		if (fchmodat(dirfd(dir), de->d_name, st.st_mode & 07700, 0) < 0) {
-			log_warning("maildrop", "chmod path=%s/%s error=%s", log_str(data_dir),
-				    log_str(de->d_name), log_str(strerror(errno)));
-		} else {
-			log_info("maildrop", "tightened mode path=%s/%s mode=%04o", log_str(data_dir),
-				 log_str(de->d_name), (unsigned int)(st.st_mode & 07700));
-		}
+		tighten_entry(data_dir_fd, data_dir, de->d_name,
+			      owner != (uid_t)-1 ? owner : geteuid());
 	}
 	closedir(dir);
 	return 0;

@@ -4,6 +4,7 @@
 #include "lib.h"
 #include "buf.h"
 #include "queue.h"
+#include "tern-limits.h"
 
 /*
  * The maildrop: how Unix users who cannot reach data_dir (mode 0711, its
@@ -49,10 +50,8 @@ struct tern_settings;
 
 #define MAILDROP_DIR "maildrop"
 #define MAILDROP_CORRUPT_DIR "corrupt"
-/* bounds on what the pickup reads from a file anyone can write */
-#define MAILDROP_HEADER_MAX (1024 * 1024)
-#define MAILDROP_RCPTS_MAX 10000
-#define MAILDROP_ENVID_MAX 100     /* RFC 3461 4.4 */
+/* bounds on what the pickup reads from a file anyone can write:
+   MAILDROP_HEADER_MAX, MAILDROP_RCPTS_MAX, MAILDROP_ENVID_MAX (tern-limits.h) */
 
 struct maildrop_rcpt {
 	const char *address;
@@ -86,9 +85,18 @@ int maildrop_parse(struct arena *arena, const unsigned char *data, size_t size,
 int maildrop_write(const char *data_dir, const struct maildrop *md, const char **error_r);
 
 /* Server start (before privileges are dropped, owner being the server's
-   user; -1 for uid/gid: leave as is): data_dir 0711, maildrop/ 1733,
-   corrupt/ 0700, and no other entry of data_dir readable by others. */
-int maildrop_prepare(const char *data_dir, uid_t owner, gid_t group, const char **error_r);
+   user; -1 for uid/gid: leave as is and take the running user as the
+   owner): data_dir 0711, maildrop/ 1733 and corrupt/ 0700 owned by
+   owner:group, and no other entry of data_dir that owner owns readable by
+   others. data_dir_fd is data_dir opened as a directory; data_dir is its
+   path, for messages only. Every change goes through a descriptor opened
+   with O_NOFOLLOW (fs.h): a symlink at maildrop/ or corrupt/ is an error,
+   one elsewhere in data_dir is left alone, and no target is ever changed.
+   Must run before this process opens a database in data_dir (closing a
+   descriptor of a file drops the process's POSIX locks on it). 0, or -1
+   with *error_r. */
+int maildrop_prepare(int data_dir_fd, const char *data_dir, uid_t owner, gid_t group,
+		     const char **error_r);
 
 /* One drop file: submit it and remove it. Returns 1 done (submitted, or
    moved to corrupt/ with a log line), 0 try again later (accounts or queue

@@ -2,6 +2,7 @@
 #define TERN_HEADER_VALUE_H
 
 #include "lib.h"
+#include "tern-limits.h"
 
 struct arena;
 
@@ -13,8 +14,8 @@ struct arena;
  * NUL bytes are just bytes. Results live in the arena given.
  */
 
-/* Message-ID lists are bounded like address lists; ids past it are ignored. */
-#define MSG_HV_MAX_MSGIDS 10000
+/* Message-ID lists are bounded like address lists; ids past
+   MSG_HV_MAX_MSGIDS (tern-limits.h) are ignored. */
 
 /* RFC 5322 3.2.2 CFWS: whitespace, CR/LF and comments (nested, with
    quoted-pairs). Returns the offset of the first byte at or after pos

@@ -3,6 +3,7 @@
 #include "listener.h"
 #include "buf.h"
 #include "log.h"
+#include "tern-limits.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -16,8 +17,6 @@
 #include <stdio.h>
 #include <unistd.h>
 
-/* input kept beyond one maximal line before reading stops (pipelining) */
-#define INPUT_SLACK (64 * 1024)
 /* how long close_after_write waits for a peer that does not read */
 #define CLOSE_FLUSH_TIMEOUT_SECS 30
 #define CLOSE_POLL_MSECS 20
@@ -92,7 +91,7 @@ static struct net_conn *conn_alloc(struct net_loop *loop, const struct sockaddr 
 static void conn_setup_bev(struct net_conn *conn)
 {
 	bufferevent_setcb(conn->bev, read_cb, write_cb, event_cb, conn);
-	bufferevent_setwatermark(conn->bev, EV_READ, 0, conn->max_line + 2 + INPUT_SLACK);
+	bufferevent_setwatermark(conn->bev, EV_READ, 0, conn->max_line + 2 + NET_INPUT_SLACK);
 	bufferevent_setwatermark(conn->bev, EV_WRITE, 0, 0);
 	net_conn_set_idle_timeout(conn, conn->idle_secs);
 	if (conn->paused || conn->closing)
@@ -292,7 +291,7 @@ void net_conn_set_max_line(struct net_conn *conn, size_t max_line)
 	   stays valid until the callback returns */
 	conn->line.max = max_line + 1;
 	if (conn->bev != NULL)
-		bufferevent_setwatermark(conn->bev, EV_READ, 0, max_line + 2 + INPUT_SLACK);
+		bufferevent_setwatermark(conn->bev, EV_READ, 0, max_line + 2 + NET_INPUT_SLACK);
 }
 
 static void schedule_input(struct net_conn *conn)

@@ -2,6 +2,7 @@
 #define TERN_SASL_H
 
 #include "buf.h"
+#include "tern-limits.h"
 
 /*
  * Server side of the SASL mechanisms tern offers (shared by SMTP AUTH,
@@ -26,12 +27,7 @@
  * log it.
  */
 
-/* The longest client response accepted, base64 text (RFC 4954 4 says
-   AUTH lines up to 12288 octets must be accepted). */
-#define SASL_MAX_RESPONSE 12288
-/* Bounds of the decoded parts (RFC 4616 2: up to 255 octets each). */
-#define SASL_MAX_NAME 255
-#define SASL_MAX_PASSWORD 1024
+/* SASL_MAX_RESPONSE, SASL_MAX_NAME, SASL_MAX_PASSWORD: tern-limits.h */
 
 enum sasl_result {
 	SASL_CONTINUE,    /* send the challenge (base64 text, may be "") and read a response */

@@ -19,6 +19,7 @@
 #include "queue.h"
 #include "settings.h"
 #include "tls.h"
+#include "tern-limits.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,8 +36,8 @@
 
 /* RFC 5321 4.5.3.1.8: servers must take at least 100 recipients */
 #define OB_MAX_RCPTS_PER_TXN 100
-/* MX hosts used at most, and how long a route and a dead address are kept */
-#define OB_MAX_MX_HOSTS 10
+/* how long a route and a dead address are kept (OB_MAX_MX_HOSTS:
+   tern-limits.h) */
 #define OB_ROUTE_TTL 300
 #define OB_DEAD_ADDR_SECS 60
 

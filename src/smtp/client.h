@@ -2,6 +2,7 @@
 #define TERN_SMTP_CLIENT_H
 
 #include "lib.h"
+#include "tern-limits.h"
 
 #include <sys/socket.h>
 
@@ -27,11 +28,7 @@ typedef struct ssl_ctx_st SSL_CTX;
 
 /* ---- replies ---------------------------------------------------------- */
 
-/* RFC 5321 4.5.3.1.5 says a reply line is at most 512 octets; real servers
-   send longer ones (long EHLO keyword lists), so a generous bound. */
-#define SMTP_REPLY_MAX_LINE   4096
-/* Lines in one multi-line reply (EHLO lists a few dozen at most). */
-#define SMTP_REPLY_MAX_LINES  100
+/* SMTP_REPLY_MAX_LINE, SMTP_REPLY_MAX_LINES: tern-limits.h */
 
 struct smtp_reply {
 	unsigned int code;           /* 200..599 */

@@ -12,6 +12,7 @@
 #include "uid.h"
 #include "queue.h"
 #include "service.h"
+#include "tern-limits.h"
 
 #include <time.h>
 
@@ -22,8 +23,7 @@ struct sasl_server;
 struct event;
 struct arena;
 
-/* reading stops while more than this much output waits for the client */
-#define SMTP_OUTPUT_MAX (64 * 1024)
+/* SMTP_OUTPUT_MAX: tern-limits.h */
 
 struct smtp_server {
 	const struct tern_settings *set;

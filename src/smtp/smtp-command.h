@@ -2,6 +2,7 @@
 #define TERN_SMTP_COMMAND_H
 
 #include "lib.h"
+#include "tern-limits.h"
 
 /*
  * SMTP command lines (RFC 5321 4.1) as a server reads them: the verb, and
@@ -72,12 +73,8 @@ enum smtp_ret {
 #define SMTP_NOTIFY_FAILURE (1u << 2)
 #define SMTP_NOTIFY_DELAY   (1u << 3)
 
-/* RFC 5321 4.5.3.1.1/.2 */
-#define SMTP_MAX_LOCAL_PART 64
-#define SMTP_MAX_DOMAIN 255
-/* RFC 3461 4.4: ENVID at most 100 characters; ORCPT 500 */
-#define SMTP_MAX_ENVID 100
-#define SMTP_MAX_ORCPT 500
+/* SMTP_MAX_LOCAL_PART, SMTP_MAX_DOMAIN, SMTP_MAX_ENVID, SMTP_MAX_ORCPT:
+   tern-limits.h */
 
 struct smtp_path {
 	bool null;                  /* "<>" */

@@ -2,6 +2,7 @@
 #define TERN_SMTP_DATA_H
 
 #include "buf.h"
+#include "tern-limits.h"
 
 /*
  * The message stream of DATA (RFC 5321 4.1.1.4) and BDAT (RFC 3030): a
@@ -23,8 +24,7 @@
  *     add fields there (submission, RFC 6409 8).
  */
 
-/* a header line longer than this ends the header scan (it goes out as body) */
-#define SMTP_DATA_MAX_HEADER_LINE (64 * 1024)
+/* SMTP_DATA_MAX_HEADER_LINE: tern-limits.h */
 
 enum smtp_data_status {
 	SMTP_DATA_MORE,          /* all input consumed, more wanted */

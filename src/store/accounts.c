@@ -2,6 +2,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "password.h"
+#include "tern-limits.h"
 
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -10,8 +11,7 @@
 
 #define ACCOUNTS_DB "accounts.db"
 #define ACCOUNTS_BUSY_TIMEOUT_MS 5000
-#define RESOLVE_MAX_DEPTH 20
-#define RESOLVE_MAX_TARGETS 10000
+/* ACCOUNTS_RESOLVE_MAX_DEPTH, ACCOUNTS_RESOLVE_MAX_TARGETS: tern-limits.h */
 
 struct accounts {
 	sqlite3 *db;
@@ -616,7 +616,7 @@ static void resolve_add(struct resolve_ctx *ctx, const char *address, bool local
 		if (strcmp(ctx->targets[i].address, address) == 0)
 			return;   /* one copy per final mailbox */
 	}
-	if (ctx->count >= RESOLVE_MAX_TARGETS)
+	if (ctx->count >= ACCOUNTS_RESOLVE_MAX_TARGETS)
 		return;
 	if (ctx->count == ctx->alloc) {
 		unsigned int n = ctx->alloc == 0 ? 8 : ctx->alloc * 2;
@@ -677,7 +677,7 @@ static bool resolve_address(struct resolve_ctx *ctx, const char *address, unsign
 		resolve_add(ctx, address, false);
 		return true;
 	}
-	if (depth > RESOLVE_MAX_DEPTH || resolve_seen(ctx, address))
+	if (depth > ACCOUNTS_RESOLVE_MAX_DEPTH || resolve_seen(ctx, address))
 		return false;
 
 	targets = alias_targets(ctx, address);

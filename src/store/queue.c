@@ -34,6 +34,7 @@
 #include "escape.h"
 #include "fs.h"
 #include "uid.h"
+#include "tern-limits.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -47,7 +48,7 @@
 #include <unistd.h>
 
 #define QUEUE_WRITE_BUFFER (64 * 1024)
-#define QUEUE_ENV_MAX (16 * 1024 * 1024)
+/* QUEUE_ENV_MAX: tern-limits.h */
 #define QUEUE_FORMAT_LINE "tern-queue 1"
 
 struct queue {

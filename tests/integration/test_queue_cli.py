@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from ternserver import TernServer
+from ternserver import TernServer, servers  # noqa: F401  (servers: pytest fixture)
 
 MSG = b"Subject: q\n\nbody\n"
 
@@ -115,28 +115,91 @@ def test_flush_without_server(srv):
     assert listing(srv)[0]["recipients"][0]["state"] == "pending"
 
 
-def test_flush_signals_server(srv, tmp_path):
-    # a stand-in server: a process that records SIGUSR1, its pid in tern.pid
-    marker = tmp_path / "got-usr1"
-    script = ("import signal, sys, time, pathlib\n"
-              f"p = pathlib.Path({str(marker)!r})\n"
-              "signal.signal(signal.SIGUSR1, lambda *a: p.write_text('yes'))\n"
+class StandIn:
+    """A process that records each SIGUSR1 and SIGUSR2 it gets, in order, in
+    a file. With lock=True it holds a POSIX write lock on tern.pid as
+    `tern serve` does (a stand-in server); without, it is an unrelated
+    process whose pid a stale tern.pid happens to name."""
+
+    SCRIPT = ("import fcntl, os, signal, sys, time\n"
+              "log = open(sys.argv[1], 'a', buffering=1)\n"
+              "for s in (signal.SIGUSR1, signal.SIGUSR2):\n"
+              "    signal.signal(s, lambda n, f: log.write(signal.Signals(n).name + '\\n'))\n"
+              "if len(sys.argv) > 2:\n"
+              "    fd = os.open(sys.argv[2], os.O_RDWR | os.O_CREAT, 0o644)\n"
+              "    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+              "    os.write(fd, b'%d\\n' % os.getpid())\n"
               "print('ready', flush=True)\n"
-              "time.sleep(30)\n")
-    proc = subprocess.Popen(["/usr/bin/python3", "-c", script], stdout=subprocess.PIPE)
-    try:
-        assert proc.stdout.readline().strip() == b"ready"
+              "while True:\n"
+              "    time.sleep(1)\n")
+
+    def __init__(self, srv, tmp_path, lock):
+        self.log = tmp_path / "signals"
+        self.log.write_text("")
+        self.usr2_sent = 0
         srv.data_dir.mkdir(parents=True, exist_ok=True)
-        (srv.data_dir / "tern.pid").write_text(f"{proc.pid}\n")
-        res = srv.cli("queue", "flush")
-        assert f"pid {proc.pid}" in res.stdout
+        pidfile = srv.data_dir / "tern.pid"
+        args = [str(self.log)] + ([str(pidfile)] if lock else [])
+        self.proc = subprocess.Popen(["/usr/bin/python3", "-c", self.SCRIPT, *args],
+                                     stdout=subprocess.PIPE)
+        assert self.proc.stdout.readline().strip() == b"ready"
+        if not lock:
+            # the stale file a crashed server left, its pid reused since
+            pidfile.write_text(f"{self.proc.pid}\n")
+
+    def signals(self):
+        """Every signal received until now. A SIGUSR2 sent here is handled
+        after any SIGUSR1 already sent (pending signals are delivered
+        lowest number first), so the answer includes every SIGUSR1 that
+        the command under test sent before it returned."""
+        self.usr2_sent += 1
+        os.kill(self.proc.pid, signal.SIGUSR2)
         deadline = time.monotonic() + 10
-        while not marker.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert marker.read_text() == "yes"
+        while self.log.read_text().split().count("SIGUSR2") < self.usr2_sent:
+            assert time.monotonic() < deadline, "stand-in never saw SIGUSR2"
+            time.sleep(0.02)
+        return self.log.read_text().split()
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def test_flush_signals_server(srv, tmp_path):
+    # a stand-in server: holds the lock on tern.pid as tern serve does
+    standin = StandIn(srv, tmp_path, lock=True)
+    try:
+        res = srv.cli("queue", "flush")
+        assert f"pid {standin.proc.pid}" in res.stdout
+        assert standin.signals() == ["SIGUSR1", "SIGUSR2"]
     finally:
-        proc.kill()
-        proc.wait()
+        standin.close()
+
+
+def test_flush_stale_pid_names_live_process(srv, tmp_path):
+    """Issue 8: after a crash and pid reuse, tern.pid names an unrelated
+    live process. Nobody holds the file's lock, so nobody is signalled."""
+    send(srv, "x@remote.test")
+    standin = StandIn(srv, tmp_path, lock=False)
+    try:
+        res = srv.cli("queue", "flush")
+        assert "no server running" in res.stdout
+        assert standin.signals() == ["SIGUSR2"]
+        # tern sendmail's nudge after queueing a remote recipient likewise
+        send(srv, "y@remote.test")
+        assert standin.signals() == ["SIGUSR2", "SIGUSR2"]
+        assert standin.proc.poll() is None
+    finally:
+        standin.close()
+
+
+def test_flush_real_server(servers):
+    """The real server's lock names the real server."""
+    srv = servers.start()
+    res = srv.cli("queue", "flush")
+    assert res.stdout.strip() == f"queue flush requested from the server (pid {srv.proc.pid})"
+    srv.stop()
+    assert "no server running" in srv.cli("queue", "flush").stdout
 
 
 def test_flush_stale_pid_file(srv):

@@ -12,6 +12,7 @@ import email
 import email.policy
 import os
 import pathlib
+import pwd
 import re
 import shutil
 import subprocess
@@ -27,6 +28,7 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is 
 
 EX_DATAERR, EX_NOPERM = 65, 77
 NOBODY = 65534
+DAEMON = pwd.getpwnam("daemon")
 
 
 @pytest.fixture
@@ -206,7 +208,9 @@ def test_hostile_drop_files(world):
                      f"printf 'garbage\\n' > {drop}/d.junk && "
                      f"printf 'tern-maildrop 1\\nfrom alice@example.test\\n"
                      f"rcpt 0  bob@example.test\\nsize 27\\n\\n"
-                     f"Subject: bare\\n\\nlf only\\n.\\nx\\n' > {drop}/d.handmade")
+                     f"Subject: bare\\n\\nlf only\\n.\\nx\\n' > {drop}/t.handmade && "
+                     # complete before the pickup may see it, as sendmail does
+                     f"mv {drop}/t.handmade {drop}/d.handmade")
     assert r.returncode == 0, r.stderr
     wait_until(lambda: drop_files(world) == [],
                what=lambda: f"the maildrop emptied: {drop_files(world)}\n{world.log()[-3000:]}")
@@ -231,4 +235,88 @@ def test_before_the_server_ever_ran_nothing_is_accepted(world):
     assert b"cannot hand the message to the server" in res.stderr
     world.start()
     time.sleep(0.5)
+    assert world.messages("alice@example.test") == []
+
+
+def victims(world):
+    """Files and a directory the test (root) owns outside data_dir, with
+    modes tern would change if it followed a link to them: (file, dir)."""
+    base = world.root.parent
+    victim = base / "victim-file"
+    victim.write_bytes(b"tern-maildrop 1\nrcpt 0  alice@example.test\nsize 14\n\n"
+                       b"Subject: no\n\n")
+    victim.chmod(0o644)
+    vdir = base / "victim-dir"
+    vdir.mkdir()
+    vdir.chmod(0o755)
+    return victim, vdir
+
+
+def unchanged(path, mode):
+    st = os.lstat(path)
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (0, 0, mode), path
+
+
+def test_symlink_at_maildrop_or_corrupt_is_refused(world):
+    """Issue 8: root prepares data_dir, which the server's user owns. A
+    symlink that user planted at maildrop/ or corrupt/ must not make root
+    chown or chmod its target: the start fails and the target is as it
+    was."""
+    victim, vdir = victims(world)
+    for name in ("maildrop", "corrupt"):
+        link = world.data_dir / name
+        link.symlink_to(vdir)
+        os.lchown(link, DAEMON.pw_uid, DAEMON.pw_gid)   # daemon's, as if daemon had planted it
+        res = subprocess.run([world.tern_bin, "serve", "-c", str(world.config)],
+                             capture_output=True, text=True, timeout=30)
+        assert res.returncode == 1, res
+        assert f"{link}: not a directory" in res.stderr
+        unchanged(vdir, 0o755)
+        link.unlink()
+        # the real directory now, for the next round
+        if name == "maildrop":
+            world.start()
+            world.stop()
+            (world.data_dir / "corrupt").rmdir()
+    world.start()
+    assert (world.data_dir / "maildrop").stat().st_mode & 0o7777 == 0o1733
+
+
+def test_links_planted_in_data_dir_change_nothing(world):
+    """A symlink or a hard link to somebody else's file among data_dir's
+    entries: root takes group and other bits away from the server's own
+    files at start, never from these."""
+    victim, vdir = victims(world)
+    (world.data_dir / "link-to-file").symlink_to(victim)
+    (world.data_dir / "link-to-dir").symlink_to(vdir)
+    # what daemon could do with fs.protected_hardlinks off
+    os.link(victim, world.data_dir / "hardlink")
+    # and one file of the server's own that must be tightened
+    own = world.data_dir / "left-readable"
+    own.write_text("x")
+    os.chown(own, DAEMON.pw_uid, DAEMON.pw_gid)
+    own.chmod(0o644)
+    world.start()
+    unchanged(victim, 0o644)
+    unchanged(vdir, 0o755)
+    assert own.stat().st_mode & 0o777 == 0o600
+    assert "reason=not-owned-by-server" in world.log()
+
+
+def test_symlink_in_maildrop_is_not_followed(world):
+    """A drop file that is a symlink to a file the test owns elsewhere
+    (a valid drop file at that): removed, the target neither delivered
+    nor changed."""
+    victim, _ = victims(world)
+    world.start()
+    drop = world.data_dir / "maildrop"
+    r = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
+                        "--clear-groups", "ln", "-s", str(victim), str(drop / "d.victim")],
+                       capture_output=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    wait_until(lambda: drop_files(world) == [], what="the maildrop emptied")
+    assert "file=d.victim" in world.log()
+    unchanged(victim, 0o644)
+    assert victim.read_bytes().startswith(b"tern-maildrop 1\n")
+    world.stop()
     assert world.messages("alice@example.test") == []

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -838,16 +839,18 @@ static void test_big_body(void **state)
 	arena_free(&arena);
 }
 
-/* Every file of tests/data/corpus (if any): whole == split, bounds hold. */
+/* Every message of tests/data/corpus: whole == split, bounds hold. A
+   missing or empty corpus fails: a test that checked nothing must not
+   pass. */
 static void test_corpus(void **state)
 {
 	const char *dir_path = TERN_TEST_DATA "/corpus";
 	DIR *dir = opendir(dir_path);
 	struct dirent *d;
-	unsigned int count = 0;
+	unsigned int count = 0, eml = 0;
 
 	if (dir == NULL)
-		skip();
+		fail_msg("corpus %s: %s", dir_path, strerror(errno));
 	while ((d = readdir(dir)) != NULL) {
 		char path[4096];
 		struct stat st;
@@ -870,9 +873,13 @@ static void test_corpus(void **state)
 		arena_free(&arena);
 		free(data);
 		count++;
+		if (strlen(d->d_name) > 4 && strcmp(d->d_name + strlen(d->d_name) - 4, ".eml") == 0)
+			eml++;
 	}
 	closedir(dir);
-	print_message("corpus: %u messages\n", count);
+	print_message("corpus: %u files, %u messages\n", count, eml);
+	if (eml == 0)
+		fail_msg("corpus %s holds no .eml message", dir_path);
 }
 
 int main(void)

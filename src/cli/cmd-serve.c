@@ -24,6 +24,7 @@
 #include "base64.h"
 #include "buf.h"
 #include "deliver.h"
+#include "mailbox.h"
 #include "fs.h"
 #include "job-pool.h"
 #include "maildrop.h"
@@ -70,6 +71,7 @@ struct serve {
 	struct smtp_server *smtp;
 	struct queue *queue;
 	struct deliverer *deliverer;
+	struct mail_store *mail_store;   /* the mailboxes (src/store/mailbox.h) */
 	struct outbound *outbound;
 	struct maildrop_pickup *pickup;
 	struct event *flush_event;
@@ -222,6 +224,16 @@ static int serve_open_stores(struct serve *serve, const char **error_r)
 					      (unsigned int)sysconf(_SC_NPROCESSORS_ONLN)));
 	serve->acc_pool = accounts_pool_new(set->data_dir, set->domains, set->domains_count);
 	{
+		struct mail_store_settings ms = { .data_dir = set->data_dir };
+		struct mail_error merr;
+
+		if (mail_store_create(&ms, &serve->mail_store, &merr) < 0) {
+			snprintf(error, sizeof(error), "mailbox store: %s", merr.text);
+			*error_r = error;
+			return -1;
+		}
+	}
+	{
 		/* accounts.db made (or checked) now, as the server's user */
 		struct accounts *acc = accounts_pool_get(serve->acc_pool);
 
@@ -239,6 +251,7 @@ static int serve_open_stores(struct serve *serve, const char **error_r)
 	serve->deliverer = deliverer_start(set, serve->queue, SERVE_DELIVERY_THREADS, error_r);
 	if (serve->deliverer == NULL)
 		return -1;
+	deliverer_set_mail_store(serve->deliverer, serve->mail_store);
 	serve->outbound = outbound_start(set, serve->queue, error_r);
 	if (serve->outbound == NULL)
 		return -1;
@@ -402,6 +415,7 @@ static void serve_cleanup(struct serve *serve)
 	maildrop_pickup_stop(&serve->pickup);
 	outbound_stop(&serve->outbound);
 	deliverer_stop(&serve->deliverer);
+	mail_store_destroy(&serve->mail_store);
 	if (serve->pid_fd >= 0) {
 		(void)unlink(serve->pid_path);
 		close(serve->pid_fd);

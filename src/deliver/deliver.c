@@ -26,6 +26,7 @@
 #include "buf.h"
 #include "dsn.h"
 #include "log.h"
+#include "mailbox.h"
 #include "maildir.h"
 #include "outbound.h"
 #include "queue.h"
@@ -74,6 +75,7 @@ struct deliverer {
 	const struct tern_settings *set;
 	struct queue *queue;
 	struct outbound *outbound;     /* NULL: remote recipients wait */
+	struct mail_store *mail_store; /* told of local deliveries; may be NULL */
 	int mail_fd;                   /* data_dir/mail, for syncfs */
 
 	pthread_mutex_t lock;
@@ -493,8 +495,9 @@ static int sync_mail(int mail_fd, const char **error_r)
 /* Steps 1 to 4 for a batch. Returns false when the copies could not be made
    durable (then nothing was recorded). New DSN message ids are returned. */
 static bool run_batch(const struct tern_settings *set, struct queue *queue,
-		      struct accounts *acc, int mail_fd, struct batch_msg *msgs,
-		      unsigned int count, char ***dsn_ids, unsigned int *dsn_count)
+		      struct accounts *acc, int mail_fd, struct mail_store *store,
+		      struct batch_msg *msgs, unsigned int count, char ***dsn_ids,
+		      unsigned int *dsn_count)
 {
 	const char *error;
 	bool any = false, recorded = false;
@@ -510,6 +513,16 @@ static bool run_batch(const struct tern_settings *set, struct queue *queue,
 		for (i = 0; i < count; i++)
 			queue_release(&msgs[i].claim_fd);
 		return false;
+	}
+	/* the new mail is durable in new/: wake whoever watches those INBOXes
+	   (the store takes the files in at their next sync) */
+	for (i = 0; i < count && store != NULL; i++) {
+		unsigned int r;
+
+		for (r = 0; msgs[i].env != NULL && r < msgs[i].env->rcpt_count; r++) {
+			if (msgs[i].success_action[r] == DSN_ACTION_DELIVERED)
+				mail_store_notify(store, msgs[i].env->rcpts[r].address, "INBOX");
+		}
 	}
 	for (i = 0; i < count; i++) {
 		if (msgs[i].env == NULL)
@@ -591,7 +604,7 @@ int deliver_message_now(const struct tern_settings *set, struct queue *queue,
 	entry.remote_inflight = true;
 	memset(&m, 0, sizeof(m));
 	m.entry = &entry;
-	ok = run_batch(set, queue, acc, mail_fd, &m, 1, &dsn_ids, &dsn_count);
+	ok = run_batch(set, queue, acc, mail_fd, NULL, &m, 1, &dsn_ids, &dsn_count);
 	batch_msg_free(&m);
 	/* bounces to local senders are delivered at once too */
 	for (i = 0; i < dsn_count; i++) {
@@ -790,6 +803,7 @@ static void *deliver_thread(void *ctx)
 	while (!d->stopping) {
 		char **dsn_ids = NULL;
 		unsigned int dsn_count = 0;
+		struct mail_store *store;
 		bool ok;
 
 		n = entries_take(d, batch, DELIVER_BATCH, time(NULL), &next_due);
@@ -803,8 +817,10 @@ static void *deliver_thread(void *ctx)
 			}
 			continue;
 		}
+		store = d->mail_store;   /* read under the lock: set after start */
 		pthread_mutex_unlock(&d->lock);
-		ok = run_batch(d->set, d->queue, acc, d->mail_fd, batch, n, &dsn_ids, &dsn_count);
+		ok = run_batch(d->set, d->queue, acc, d->mail_fd, store, batch, n, &dsn_ids,
+			       &dsn_count);
 		pthread_mutex_lock(&d->lock);
 		for (i = 0; i < dsn_count; i++) {
 			entry_schedule(entry_get(d, dsn_ids[i]), 0);
@@ -911,6 +927,13 @@ struct deliverer *deliverer_start(const struct tern_settings *set, struct queue 
 		d->thread_count++;
 	}
 	return d;
+}
+
+void deliverer_set_mail_store(struct deliverer *d, struct mail_store *store)
+{
+	pthread_mutex_lock(&d->lock);
+	d->mail_store = store;
+	pthread_mutex_unlock(&d->lock);
 }
 
 void deliverer_set_outbound(struct deliverer *d, struct outbound *ob)

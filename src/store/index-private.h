@@ -34,6 +34,9 @@ struct index_folder {
 	const char *name;             /* IMAP name, UTF-8, "/"; "INBOX" */
 	unsigned int special_use;     /* enum mail_special_use */
 	uint32_t uidnext;
+	/* the N tern last wrote to tern-uidlist (committed with the UIDs
+	   below it): a file with a higher N means a commit was lost */
+	uint32_t uidlist_n;
 	uint32_t recent_uid;          /* the first UID no view has claimed as \Recent */
 	uint64_t highestmodseq;
 	/* Maildir scan state of cur/ (new/ is listed at every sync): the

@@ -192,8 +192,10 @@ int user_rebuild_locked(struct mail_user *user, bool in_place,
 			/* the old index and the Maildir agree */
 			f.id = of->folder.id;
 			f.uidnext = of->folder.uidnext;
-			if (have_ul && ul.uidnext > f.uidnext)
+			/* the file above what the index wrote: a lost commit */
+			if (have_ul && ul.uidnext > of->folder.uidlist_n && ul.uidnext > f.uidnext)
 				f.uidnext = ul.uidnext;
+			f.uidlist_n = of->folder.uidlist_n;
 			f.special_use = of->folder.special_use;
 			f.recent_uid = of->folder.recent_uid;
 			f.highestmodseq = of->folder.highestmodseq;
@@ -207,6 +209,7 @@ int user_rebuild_locked(struct mail_user *user, bool in_place,
 			   above any it can have reached (docs/store.md) */
 			f.id = ul.uidvalidity;
 			f.uidnext = ul.uidnext;
+			f.uidlist_n = ul.uidnext;
 			f.special_use = ul.special_use;
 			f.highestmodseq = modseq_floor;
 		} else {
@@ -251,6 +254,7 @@ int user_rebuild_locked(struct mail_user *user, bool in_place,
 				goto fail;
 			}
 			free(d);
+			f.uidlist_n = f.uidnext;
 		}
 		if (idx->v->folder_update(idx, &f) < 0)
 			goto fail_index;

@@ -315,7 +315,7 @@ int user_new_uidvalidity(struct mail_user *user, uint32_t *uidvalidity_r,
 		}
 		have_ul = ret > 0;
 		ul.uidvalidity = inbox.id;
-		ul.uidnext = inbox.uidnext;
+		ul.uidnext = I_MAX(inbox.uidnext, inbox.uidlist_n);
 		ul.special_use = inbox.special_use;
 		arena_free(&a2);
 	}

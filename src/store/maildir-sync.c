@@ -31,6 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* how far ahead of need tern-uidlist is raised */
+#define UIDLIST_HEADROOM 256
+
 struct scan_file {
 	const char *name;
 	bool in_new;
@@ -50,9 +53,9 @@ struct scan_ctx {
 	bool changed;
 	bool keywords_merged;
 	bool keywords_changed;
-	/* GUIDs already in the folder (sorted), when loaded */
-	char **guids;
-	unsigned int guid_count, guid_alloc;
+	/* GUIDs already in the folder (a hash set), when loaded */
+	const char **guids;
+	unsigned int guid_count, guid_size;
 	bool guids_loaded;
 	struct mail_rebuild_stats *stats;
 };
@@ -155,26 +158,60 @@ static uint32_t known_keywords(struct scan_ctx *ctx, uint32_t bits)
 	return out;
 }
 
-/* ---- GUIDs ---- */
+/* ---- GUIDs: a hash set (open addressing) ---- */
 
-static int guid_cmp(const void *a, const void *b)
+static unsigned int guid_hash(const char *guid)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	unsigned int h = 2166136261u;
+
+	for (; *guid != '\0'; guid++)
+		h = (h ^ (unsigned char)*guid) * 16777619u;
+	return h;
+}
+
+static bool guid_taken(struct scan_ctx *ctx, const char *guid)
+{
+	unsigned int i;
+
+	if (ctx->guid_size == 0)
+		return false;
+	for (i = guid_hash(guid) & (ctx->guid_size - 1); ctx->guids[i] != NULL;
+	     i = (i + 1) & (ctx->guid_size - 1)) {
+		if (strcmp(ctx->guids[i], guid) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void guid_add(struct scan_ctx *ctx, const char *guid)
+{
+	unsigned int i;
+
+	if ((ctx->guid_count + 1) * 2 > ctx->guid_size) {
+		const char **old = ctx->guids;
+		unsigned int old_size = ctx->guid_size, k;
+
+		ctx->guid_size = old_size == 0 ? 256 : old_size * 2;
+		ctx->guids = arena_new_array(ctx->arena, const char *, ctx->guid_size);
+		ctx->guid_count = 0;
+		for (k = 0; k < old_size; k++) {
+			if (old[k] != NULL)
+				guid_add(ctx, old[k]);
+		}
+	}
+	if (guid_taken(ctx, guid))
+		return;
+	for (i = guid_hash(guid) & (ctx->guid_size - 1); ctx->guids[i] != NULL;
+	     i = (i + 1) & (ctx->guid_size - 1))
+		;
+	ctx->guids[i] = arena_strdup(ctx->arena, guid);
+	ctx->guid_count++;
 }
 
 static int load_guid_cb(const struct index_message *msg, const struct index_cache *cache,
 			void *context)
 {
-	struct scan_ctx *ctx = context;
-
-	if (ctx->guid_count == ctx->guid_alloc) {
-		unsigned int n = ctx->guid_alloc == 0 ? 64 : ctx->guid_alloc * 2;
-
-		ctx->guids = arena_realloc(ctx->arena, ctx->guids, sizeof(char *) * ctx->guid_alloc,
-					   sizeof(char *) * n);
-		ctx->guid_alloc = n;
-	}
-	ctx->guids[ctx->guid_count++] = arena_strdup(ctx->arena, msg->guid);
+	guid_add(context, msg->guid);
 	return 0;
 }
 
@@ -188,31 +225,7 @@ static int load_guids(struct scan_ctx *ctx, struct mail_error *error)
 	if (idx->v->messages_read(idx, ctx->folder->id, 1, UINT32_MAX, 0, 0, load_guid_cb,
 				  ctx) < 0)
 		return mail_error_index(ctx->user, error);
-	qsort(ctx->guids, ctx->guid_count, sizeof(char *), guid_cmp);
 	return 0;
-}
-
-static bool guid_taken(struct scan_ctx *ctx, const char *guid)
-{
-	return ctx->guid_count > 0 &&
-		bsearch(&guid, ctx->guids, ctx->guid_count, sizeof(char *), guid_cmp) != NULL;
-}
-
-static void guid_add(struct scan_ctx *ctx, const char *guid)
-{
-	unsigned int i;
-
-	if (ctx->guid_count == ctx->guid_alloc) {
-		unsigned int n = ctx->guid_alloc == 0 ? 64 : ctx->guid_alloc * 2;
-
-		ctx->guids = arena_realloc(ctx->arena, ctx->guids, sizeof(char *) * ctx->guid_alloc,
-					   sizeof(char *) * n);
-		ctx->guid_alloc = n;
-	}
-	for (i = ctx->guid_count; i > 0 && strcmp(ctx->guids[i - 1], guid) > 0; i--)
-		ctx->guids[i] = ctx->guids[i - 1];
-	ctx->guids[i] = arena_strdup(ctx->arena, guid);
-	ctx->guid_count++;
 }
 
 /* ---- reading directories ---- */
@@ -390,7 +403,7 @@ static int take_in(struct scan_ctx *ctx, struct scan_file *files, unsigned int c
 	struct index_folder *folder = ctx->folder;
 	struct scan_file *keep, *fresh;
 	unsigned int keep_count = 0, fresh_count = 0, i;
-	uint32_t *used, used_count = 0, uidnext;
+	uint32_t *used, used_size, uidnext;
 
 	if (count == 0)
 		return 0;
@@ -423,31 +436,29 @@ static int take_in(struct scan_ctx *ctx, struct scan_file *files, unsigned int c
 			fresh[fresh_count++] = *f;
 	}
 	qsort(keep, keep_count, sizeof(*keep), file_uid_cmp);
-	used = arena_new_array(ctx->arena, uint32_t, keep_count + 1);
+	/* the UIDs kept so far: a hash set (0 is no UID) */
+	used_size = 16;
+	while (used_size < keep_count * 2 + 2)
+		used_size *= 2;
+	used = arena_new_array(ctx->arena, uint32_t, used_size);
 	for (i = 0; i < keep_count; i++) {
-		uint32_t uid = keep[i].parsed.uid;
+		uint32_t uid = keep[i].parsed.uid, h;
+		bool dup = taken_count > 0 && bsearch(&uid, taken, taken_count, sizeof(uint32_t),
+						       uid_cmp) != NULL;
 
-		if ((taken_count > 0 && bsearch(&uid, taken, taken_count, sizeof(uint32_t),
-						uid_cmp) != NULL) ||
-		    (used_count > 0 && bsearch(&uid, used, used_count, sizeof(uint32_t),
-					       uid_cmp) != NULL)) {
+		for (h = (uid * 2654435761u) & (used_size - 1); !dup && used[h] != 0;
+		     h = (h + 1) & (used_size - 1)) {
+			if (used[h] == uid)
+				dup = true;
+		}
+		if (dup) {
 			/* a duplicate U=: the first one keeps it */
 			fresh[fresh_count++] = keep[i];
 			keep[i].uid = 0;
 			continue;
 		}
+		used[h] = uid;
 		keep[i].uid = uid;
-		/* keep used[] sorted for bsearch */
-		{
-			uint32_t j = used_count;
-
-			while (j > 0 && used[j - 1] > uid) {
-				used[j] = used[j - 1];
-				j--;
-			}
-			used[j] = uid;
-			used_count++;
-		}
 		if (uid >= uidnext)
 			uidnext = uid + 1;
 	}
@@ -484,22 +495,27 @@ uint32_t folder_uidnext_floor(const char *dir, const struct index_folder *folder
 {
 	struct uidlist ul;
 
-	/* the high-water mark on disk counts too: UIDs below it may have been
-	   handed out by an index that was then lost */
+	/* a high-water mark above the one this index wrote: UIDs below it may
+	   have been handed out by a transaction that was then lost (a power
+	   cut: synchronous=NORMAL) or by an index that is gone */
 	if (uidlist_read(dir, &ul) > 0 && ul.uidvalidity == folder->id &&
-	    ul.uidnext > folder->uidnext)
+	    ul.uidnext > folder->uidlist_n && ul.uidnext > folder->uidnext)
 		return ul.uidnext;
 	return folder->uidnext;
 }
 
-int folder_uidlist_raise(struct mail_user *user, const char *dir,
-			 const struct index_folder *folder, uint32_t uidnext,
-			 struct mail_error *error)
+int folder_uidlist_raise(struct mail_user *user, const char *dir, struct index_folder *folder,
+			 uint32_t uidnext, struct mail_error *error)
 {
 	struct uidlist ul;
 	int64_t last;
+	bool have = uidlist_read(dir, &ul) > 0;
 
-	if (uidlist_read(dir, &ul) <= 0) {
+	/* already high enough, as this index wrote it: no write, no fsync */
+	if (have && ul.uidvalidity == folder->id && ul.uidnext >= uidnext &&
+	    ul.uidnext == folder->uidlist_n && ul.special_use == folder->special_use)
+		return 0;
+	if (!have) {
 		ul.last_uidvalidity = 0;
 		/* INBOX's file also keeps the UIDVALIDITY counter */
 		if (folder_name_is_inbox(folder->name) &&
@@ -507,10 +523,15 @@ int folder_uidlist_raise(struct mail_user *user, const char *dir,
 			ul.last_uidvalidity = (uint32_t)last;
 	}
 	ul.uidvalidity = folder->id;
-	ul.uidnext = uidnext;
+	/* raise it ahead of need, so the next takes-in and APPENDs write
+	   nothing: UIDs need not be dense, only never reused */
+	ul.uidnext = uidnext > UINT32_MAX - UIDLIST_HEADROOM ? uidnext : uidnext + UIDLIST_HEADROOM;
+	if (have && ul.uidvalidity == folder->id && ul.uidnext < folder->uidlist_n)
+		ul.uidnext = folder->uidlist_n;
 	ul.special_use = folder->special_use;
 	if (uidlist_write(dir, &ul) < 0)
 		return mail_error_sys(error, "write", dir);
+	folder->uidlist_n = ul.uidnext;
 	return 0;
 }
 

@@ -155,10 +155,13 @@ int folder_sync(struct mail_user *user, struct arena *arena, struct index_folder
 		unsigned int flags, struct mail_error *error);
 /* UIDNEXT as the index and tern-uidlist see it (the higher). */
 uint32_t folder_uidnext_floor(const char *dir, const struct index_folder *folder);
-/* Raise tern-uidlist to uidnext (fsynced) before UIDs below it are
-   committed; INBOX's keeps the UIDVALIDITY counter. */
+/* Make tern-uidlist's N at least uidnext (fsynced) before UIDs below it
+   are committed: raised with headroom, so most calls write nothing;
+   folder->uidlist_n records what was written (the caller updates the
+   folder row in the same transaction). INBOX's keeps the UIDVALIDITY
+   counter. */
 int folder_uidlist_raise(struct mail_user *user, const char *dir,
-			 const struct index_folder *folder, uint32_t uidnext,
+			 struct index_folder *folder, uint32_t uidnext,
 			 struct mail_error *error);
 /* cur/ of the folder in dir was changed by this process (renames, new
    files, unlinks) while the index was updated to match: record its new

@@ -79,7 +79,8 @@ int keywords_to_bits(struct arena *arena, struct index_folder *folder,
 			unsigned int n = slot < 0 ? folder->keyword_count + 1 : folder->keyword_count;
 			const char **kw = arena_new_array(arena, const char *, n);
 
-			memcpy(kw, folder->keywords, sizeof(*kw) * folder->keyword_count);
+			if (folder->keyword_count > 0)
+				memcpy(kw, folder->keywords, sizeof(*kw) * folder->keyword_count);
 			if (slot < 0)
 				slot = (int)folder->keyword_count;
 			kw[slot] = arena_strdup(arena, names[i]);

@@ -51,8 +51,7 @@ int mail_error_sys(struct mail_error *error, const char *what, const char *path)
 
 	log_error("store", "%s path=%s error=%s", what, log_str(path), log_str(strerror(saved)));
 	errno = saved;
-	return mail_error_set(error, saved == ENOSPC || saved == EDQUOT ? MAIL_ERROR_TEMP :
-			      MAIL_ERROR_TEMP, "%s failed: %s", what, strerror(saved));
+	return mail_error_set(error, MAIL_ERROR_TEMP, "%s failed: %s", what, strerror(saved));
 }
 
 /* ---- special use ---- */
@@ -439,7 +438,6 @@ static int index_open(struct mail_user *user, struct mail_error *error)
 		user->index = NULL;
 		return -1;
 	}
-	user->opened_once = true;
 	return 0;
 }
 

@@ -253,10 +253,6 @@ bool mailbox_is_readonly(const struct mailbox_view *view)
 
 /* ---- open / close ---- */
 
-struct uid_collect {
-	struct mailbox_view *view;
-};
-
 static int collect_uid_cb(const struct index_message *msg, const struct index_cache *cache,
 			  void *context)
 {

@@ -58,7 +58,6 @@ struct mail_user {
 	time_t last_used;
 	int64_t epoch;                   /* meta "epoch": changes with every rebuild */
 	bool pop3_locked;
-	bool opened_once;                /* the index was opened (and checked) before */
 };
 
 /* A view's own flag change, not to be reported back to it. */

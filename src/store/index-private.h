@@ -36,11 +36,12 @@ struct index_folder {
 	uint32_t uidnext;
 	uint32_t recent_uid;          /* the first UID no view has claimed as \Recent */
 	uint64_t highestmodseq;
-	/* Maildir scan state of new/ and cur/: the directory mtime (ns) seen
-	   by the last scan or own change, and whether it was old enough
-	   (TERN_STORE_MTIME_SLACK) to trust as "nothing changed since" */
-	int64_t new_mtime, cur_mtime;
-	bool new_safe, cur_safe;
+	/* Maildir scan state of cur/ (new/ is listed at every sync): the
+	   directory mtime (ns) seen by the last scan or own change, and
+	   whether it was old enough (TERN_STORE_MTIME_SLACK) to trust as
+	   "nothing changed since" */
+	int64_t cur_mtime;
+	bool cur_safe;
 	/* keyword names by Maildir letter index (0 = 'a'); "" = unused slot */
 	const char **keywords;
 	unsigned int keyword_count;

@@ -803,8 +803,8 @@ static int rename_inbox(struct mail_user *user, struct arena *arena, struct inde
 	}
 	if (ret == 0) {
 		inbox->highestmodseq = modseq;
-		inbox->new_mtime = inbox->cur_mtime = 0;
-		inbox->new_safe = inbox->cur_safe = false;
+		inbox->cur_mtime = 0;
+		inbox->cur_safe = false;
 		if (idx->v->folder_update(idx, inbox) < 0)
 			ret = mail_error_index(user, error);
 	}

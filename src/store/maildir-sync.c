@@ -662,24 +662,49 @@ static int folder_vanished(struct mail_user *user, struct index_folder *folder,
 			      folder->name);
 }
 
+/* Does new/ hold a message? 1, 0, or -1 with errno (ENOENT: no new/). */
+static int new_has_messages(const char *dir)
+{
+	char *path = i_strdup_printf("%s/new", dir);
+	DIR *d = opendir(path);
+	struct dirent *de;
+	int found = 0;
+
+	free(path);
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (maildir_name_is_message(de->d_name)) {
+			found = 1;
+			break;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * new/ is listed at every sync: it is small (sessions move its files to
+ * cur/ at once), and a delivery in the same clock tick as the last scan
+ * would not change its mtime, so a mtime check could leave new mail
+ * unseen after an IDLE wake-up. cur/ is only read when its mtime moved
+ * (or is too recent to trust): what changes there are other programs'
+ * flag renames and deletions, which may wait for the next sync.
+ */
 int folder_sync(struct mail_user *user, struct arena *arena, struct index_folder *folder,
 		unsigned int flags, struct mail_error *error)
 {
 	struct mail_index *idx = user->index;
-	struct stat st_new, st_cur;
+	struct stat st_cur;
 	struct scan_ctx ctx;
 	char *dir, *path;
-	int64_t now, m_new, m_cur;
-	bool scan_new, scan_cur;
+	int64_t now, m_cur;
+	bool scan_new, scan_cur, force = (flags & FOLDER_SYNC_FORCE) != 0;
 	int ret;
 
 	dir = user_folder_dir(user, folder->name);
 	path = i_strdup_printf("%s/cur", dir);
 	ret = stat(path, &st_cur);
-	free(path);
-	path = i_strdup_printf("%s/new", dir);
-	if (ret == 0)
-		ret = stat(path, &st_new);
 	free(path);
 	if (ret < 0) {
 		ret = errno == ENOENT ? folder_vanished(user, folder, error) :
@@ -687,12 +712,16 @@ int folder_sync(struct mail_user *user, struct arena *arena, struct index_folder
 		free(dir);
 		return ret;
 	}
+	ret = new_has_messages(dir);
+	if (ret < 0 && errno != ENOENT) {
+		ret = mail_error_sys(error, "opendir", dir);
+		free(dir);
+		return ret;
+	}
+	scan_new = ret > 0;
 	now = now_ns();
-	m_new = mtime_ns(&st_new);
 	m_cur = mtime_ns(&st_cur);
-	if ((flags & FOLDER_SYNC_FORCE) == 0 &&
-	    !dir_changed(m_new, folder->new_mtime, folder->new_safe, now) &&
-	    !dir_changed(m_cur, folder->cur_mtime, folder->cur_safe, now)) {
+	if (!force && !scan_new && !dir_changed(m_cur, folder->cur_mtime, folder->cur_safe, now)) {
 		free(dir);
 		return 0;
 	}
@@ -710,12 +739,8 @@ int folder_sync(struct mail_user *user, struct arena *arena, struct index_folder
 			return mail_error_set(error, MAIL_ERROR_GONE, "The folder no longer exists");
 		return mail_error_index(user, error);
 	}
-	path = i_strdup_printf("%s/new", dir);
-	ret = stat(path, &st_new);
-	free(path);
 	path = i_strdup_printf("%s/cur", dir);
-	if (ret == 0)
-		ret = stat(path, &st_cur);
+	ret = stat(path, &st_cur);
 	free(path);
 	if (ret < 0) {
 		user_rollback(user);
@@ -723,12 +748,9 @@ int folder_sync(struct mail_user *user, struct arena *arena, struct index_folder
 		return mail_error_sys(error, "stat", folder->name);
 	}
 	now = now_ns();
-	m_new = mtime_ns(&st_new);
 	m_cur = mtime_ns(&st_cur);
-	scan_new = (flags & FOLDER_SYNC_FORCE) != 0 ||
-		dir_changed(m_new, folder->new_mtime, folder->new_safe, now);
-	scan_cur = (flags & FOLDER_SYNC_FORCE) != 0 ||
-		dir_changed(m_cur, folder->cur_mtime, folder->cur_safe, now);
+	scan_new = force || new_has_messages(dir) > 0;
+	scan_cur = force || dir_changed(m_cur, folder->cur_mtime, folder->cur_safe, now);
 	if (!scan_new && !scan_cur) {
 		user_rollback(user);
 		free(dir);
@@ -741,28 +763,23 @@ int folder_sync(struct mail_user *user, struct arena *arena, struct index_folder
 		free(dir);
 		return -1;
 	}
-	/* the state scanned; the renames just made changed the mtimes again,
-	   so what is recorded is the state after them, "unsafe" */
-	if (ctx.changed) {
-		if (stat(dir, &st_new) == 0) {
-			path = i_strdup_printf("%s/new", dir);
-			if (stat(path, &st_new) == 0)
-				m_new = mtime_ns(&st_new);
-			free(path);
-			path = i_strdup_printf("%s/cur", dir);
-			if (stat(path, &st_cur) == 0)
-				m_cur = mtime_ns(&st_cur);
-			free(path);
-		}
+	if (ctx.changed)
 		folder->highestmodseq = ctx.modseq;
-	}
-	if (scan_new || ctx.changed) {
-		folder->new_mtime = m_new;
-		folder->new_safe = !ctx.changed && mtime_safe(m_new, now);
-	}
-	if (scan_cur || ctx.changed) {
+	if (scan_cur) {
+		/* what was scanned; trusted only when old enough */
 		folder->cur_mtime = m_cur;
-		folder->cur_safe = !ctx.changed && mtime_safe(m_cur, now);
+		folder->cur_safe = mtime_safe(m_cur, now);
+	}
+	if (ctx.changed) {
+		/* our renames moved the mtime again: record the state after
+		   them, untrusted (a change by another program in the same tick
+		   is found once the slack has passed) */
+		path = i_strdup_printf("%s/cur", dir);
+		if (stat(path, &st_cur) == 0) {
+			folder->cur_mtime = mtime_ns(&st_cur);
+			folder->cur_safe = false;
+		}
+		free(path);
 	}
 	if (idx->v->folder_update(idx, folder) < 0) {
 		user_rollback(user);
@@ -868,9 +885,8 @@ int folder_rebuild_scan(struct mail_user *user, struct arena *arena, struct inde
 			folder->recent_uid = folder->uidnext;
 		folder->highestmodseq = ctx.modseq;
 		/* the renames changed the directories: rescan at the next sync */
-		folder->new_mtime = 0;
 		folder->cur_mtime = 0;
-		folder->new_safe = folder->cur_safe = false;
+		folder->cur_safe = false;
 		if (ctx.keywords_changed)
 			(void)keywords_file_write(dir, folder->keywords, folder->keyword_count);
 	}

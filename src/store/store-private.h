@@ -104,6 +104,8 @@ struct mail_user *user_get(struct mail_store *store, const char *address,
 /* Open the index (user->lock held, index closed), moving a damaged one
    aside; *created_r: it is new and empty. */
 int user_index_open_raw(struct mail_user *user, bool *created_r, struct mail_error *error);
+/* Close and delete a half-made index, so the next open starts again. */
+void user_index_discard(struct mail_user *user);
 /* Lock the user and make sure its index is open (opening, checking,
    rebuilding it as needed). -1 with the lock NOT held. */
 int user_lock(struct mail_user *user, struct mail_error *error);

@@ -32,6 +32,8 @@
 #include "queue.h"
 #include "service.h"
 #include "smtp-server.h"
+#include "imap-server.h"
+#include "mailbox.h"
 #include "tls.h"
 
 #include <errno.h>
@@ -57,6 +59,9 @@
    they can use). */
 #define SERVE_COMMIT_THREADS 32
 #define SERVE_LOOKUP_THREADS 8
+/* mailbox work of IMAP (and POP3) sessions: index reads and writes,
+   message files, fsync of appended mail */
+#define SERVE_STORE_THREADS 8
 #define SERVE_AUTH_THREADS_MIN 2
 #define SERVE_DELIVERY_THREADS 2
 #define SERVE_STOP_GRACE_SECS 10
@@ -69,6 +74,9 @@ struct serve {
 	struct accounts_pool *acc_pool;
 	struct service *service;
 	struct smtp_server *smtp;
+	struct imap_server *imap;
+	struct job_pool *store_pool;
+	char *tmp_dir;
 	struct queue *queue;
 	struct deliverer *deliverer;
 	struct mail_store *mail_store;   /* the mailboxes (src/store/mailbox.h) */
@@ -211,6 +219,13 @@ static int serve_open_stores(struct serve *serve, const char **error_r)
 		return -1;
 	}
 	i_free(mail_dir);
+	/* data_dir/tmp: APPEND literals wait here as unnamed files */
+	serve->tmp_dir = i_strdup_printf("%s/tmp", set->data_dir);
+	if (mkdir(serve->tmp_dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(error, sizeof(error), "mkdir %s: %s", serve->tmp_dir, strerror(errno));
+		*error_r = error;
+		return -1;
+	}
 	serve->tls = tls_server_ctx_new(set->tls_cert, set->tls_key, set->data_dir,
 					set->hostname, error_r);
 	if (serve->tls == NULL)
@@ -243,9 +258,12 @@ static int serve_open_stores(struct serve *serve, const char **error_r)
 		}
 		accounts_pool_put(serve->acc_pool, acc);
 	}
+	serve->store_pool = job_pool_new(SERVE_STORE_THREADS);
 	service_start(serve->service, serve->auth_pool);
 	smtp_server_start(serve->smtp, serve->commit_pool, serve->lookup_pool, serve->acc_pool,
 			  serve->queue, serve->tls);
+	imap_server_start(serve->imap, serve->store_pool, serve->acc_pool, serve->mail_store,
+			  serve->tls, serve->tmp_dir);
 	if (set->dev)
 		serve_dev_demo(serve);
 	serve->deliverer = deliverer_start(set, serve->queue, SERVE_DELIVERY_THREADS, error_r);
@@ -411,11 +429,11 @@ static void serve_cleanup(struct serve *serve)
 	if (serve->service != NULL)
 		service_close_all(serve->service);
 	smtp_server_free(&serve->smtp);
+	imap_server_free(&serve->imap);
 	service_free(&serve->service);
 	maildrop_pickup_stop(&serve->pickup);
 	outbound_stop(&serve->outbound);
 	deliverer_stop(&serve->deliverer);
-	mail_store_destroy(&serve->mail_store);
 	if (serve->pid_fd >= 0) {
 		(void)unlink(serve->pid_path);
 		close(serve->pid_fd);
@@ -424,8 +442,12 @@ static void serve_cleanup(struct serve *serve)
 	job_pool_free(&serve->commit_pool);
 	job_pool_free(&serve->lookup_pool);
 	job_pool_free(&serve->auth_pool);
+	job_pool_free(&serve->store_pool);
 	accounts_pool_free(&serve->acc_pool);
 	queue_close(&serve->queue);
+	if (serve->mail_store != NULL)
+		mail_store_destroy(&serve->mail_store);
+	i_free(serve->tmp_dir);
 	if (serve->tls != NULL)
 		SSL_CTX_free(serve->tls);
 	serve->tls = NULL;
@@ -512,6 +534,7 @@ int cmd_serve(int argc, char **argv)
 	net_loop_handle_signals(serve.loop, serve_stop, serve_reload, &serve);
 	serve.service = service_new(serve.set, serve.loop);
 	serve.smtp = smtp_server_new(serve.set, serve.loop, serve.service);
+	serve.imap = imap_server_new(serve.set, serve.loop, serve.service);
 
 	/* bind while still root (ports below 1024), then give root up */
 	if (service_listen_all(serve.service, &error) < 0) {

@@ -3,6 +3,7 @@
 
 #include "lib.h"
 #include "imap-seqset.h"
+#include "mailbox.h"
 
 /*
  * SEARCH (RFC 9051 6.4.4, RFC 3501 6.4.4) as the client writes it:
@@ -36,14 +37,12 @@ enum imap_search_key_type {
 	IMAP_SK_TEXT,         /* header or body contains value */
 };
 
-/* system flags (also the store's bits) */
-enum imap_flag_bits {
-	IMAP_FLAG_SEEN     = 1 << 0,
-	IMAP_FLAG_ANSWERED = 1 << 1,
-	IMAP_FLAG_FLAGGED  = 1 << 2,
-	IMAP_FLAG_DELETED  = 1 << 3,
-	IMAP_FLAG_DRAFT    = 1 << 4,
-};
+/* system flags: the store's bits (mailbox.h enum mail_flags) */
+#define IMAP_FLAG_SEEN     MAIL_SEEN
+#define IMAP_FLAG_ANSWERED MAIL_ANSWERED
+#define IMAP_FLAG_FLAGGED  MAIL_FLAGGED
+#define IMAP_FLAG_DELETED  MAIL_DELETED
+#define IMAP_FLAG_DRAFT    MAIL_DRAFT
 
 struct imap_search_key {
 	enum imap_search_key_type type;

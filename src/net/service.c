@@ -633,7 +633,9 @@ static void auth_done(void *ctx)
 	{
 		struct timeval tv = { secs, 0 };
 
-		auth->timer = evtimer_new(net_loop_base(service->loop), auth_timer_cb, auth);
+		/* the throttle's wait may have made the timer already */
+		if (auth->timer == NULL)
+			auth->timer = evtimer_new(net_loop_base(service->loop), auth_timer_cb, auth);
 		if (auth->timer == NULL || evtimer_add(auth->timer, &tv) < 0)
 			i_fatal("service: cannot add the auth timer");
 	}

@@ -416,6 +416,14 @@ class TernServer:
                                     context=client_tls_context(), **kw)
         return smtplib.SMTP(self.host, self.ports[listener], timeout=30, **kw)
 
+    def imap(self, listener="imap", **kw):
+        """An imaplib client of the imap (or imaps) listener, not logged in."""
+        import imaplib
+        if listener == "imaps":
+            return imaplib.IMAP4_SSL(self.host, self.ports[listener],
+                                     ssl_context=client_tls_context(), timeout=30, **kw)
+        return imaplib.IMAP4(self.host, self.ports[listener], timeout=30, **kw)
+
     def submit_client(self, user, password, listener="submission"):
         """An smtplib client logged in on a submission port (STARTTLS on 587)."""
         c = self.smtplib(listener)

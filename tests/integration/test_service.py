@@ -5,6 +5,7 @@ who the client is (VRFY/EXPN, sender ownership after AUTH on port 25).
 
 All against the real `tern serve`, with raw sockets and smtplib."""
 import base64
+import socket
 import subprocess
 import threading
 import time
@@ -29,33 +30,60 @@ def plain(user, password):
 
 
 def one_try(srv, listener, source, user, password):
-    """One login on a fresh connection (as a guesser does); the reply."""
+    """One login on a fresh connection (as a guesser does); the reply (an
+    SMTP Reply, or for IMAP the tagged line)."""
+    if listener == "imap":
+        with socket.create_connection((srv.host, srv.port("imap")), timeout=40,
+                                      source_address=(source, 0)) as s:
+            f = s.makefile("rwb")
+            f.readline()
+            f.write(f'a LOGIN "{user}" "{password}"\r\n'.encode())
+            f.flush()
+            while True:
+                line = f.readline().decode()
+                if line.startswith("a ") or not line:
+                    return line
     with srv.raw(listener, source=source, timeout=40) as c:
         c.ehlo()
         return c.cmd(f"AUTH PLAIN {plain(user, password)}")
 
 
-def test_guesser_reconnecting_and_switching_listeners_is_throttled(servers):
-    srv = servers.start(users=USERS, auth=THROTTLE)
+def refused(reply):
+    """Was the login refused as throttled (SMTP 454, IMAP NO [UNAVAILABLE])?"""
+    if isinstance(reply, str):
+        return reply.startswith("a NO [UNAVAILABLE]")
+    return reply.code == 454
+
+
+def failed(reply):
+    if isinstance(reply, str):
+        return reply.startswith("a NO [AUTHENTICATIONFAILED]")
+    return reply.code == 535
+
+
+def test_guesser_reconnecting_and_switching_protocols_is_throttled(servers):
+    srv = servers.start(users=USERS, auth=THROTTLE,
+                        listeners=("smtp", "submission", "submissions", "imap"))
     guesser = "127.0.0.20"
     replies = []
-    for i in range(4):
-        # alternate port 25 and the submission port: failures count together
-        listener = "smtp" if i % 2 == 0 else "submission"
+    # alternate SMTP on port 25, IMAP LOGIN and the submission port, one
+    # connection per try: the failures count together
+    for i, listener in enumerate(("smtp", "imap", "submission", "imap")):
         replies.append(one_try(srv, listener, guesser, ALICE, f"guess{i}"))
-    assert [r.code for r in replies] == [535, 535, 535, 535], replies
+    assert all(failed(r) for r in replies), replies
     # the address is refused now, whatever it tries, even the right password
     r = one_try(srv, "smtp", guesser, ALICE, PW)
-    assert r.code == 454 and r.enhanced == "4.7.0", r
-    r = one_try(srv, "submission", guesser, BOB, "bob pw")
-    assert r.code == 454, r
+    assert refused(r) and r.enhanced == "4.7.0", r
+    assert refused(one_try(srv, "imap", guesser, ALICE, PW))
+    assert refused(one_try(srv, "submission", guesser, BOB, "bob pw"))
     log = srv.log()
     assert "auth delayed" in log and "ip=127.0.0.20" in log
     assert "auth throttled" in log
     # the right password from an address without failures works at once,
-    # even for the account under attack
+    # even for the account under attack, over either protocol
     r = one_try(srv, "submission", "127.0.0.21", ALICE, PW)
     assert r.code == 235, r
+    assert one_try(srv, "imap", "127.0.0.21", ALICE, PW).startswith("a OK")
     sessions = [l for l in srv.log().splitlines() if "ip=127.0.0.21" in l]
     assert not any("auth delayed" in l or "auth throttled" in l for l in sessions), sessions
 

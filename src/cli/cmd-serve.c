@@ -24,6 +24,7 @@
 #include "base64.h"
 #include "buf.h"
 #include "deliver.h"
+#include "mailbox.h"
 #include "fs.h"
 #include "job-pool.h"
 #include "maildrop.h"
@@ -75,12 +76,12 @@ struct serve {
 	struct service *service;
 	struct smtp_server *smtp;
 	struct imap_server *imap;
-	struct mail_store *mail_store;
 	struct job_pool *store_pool;
 	char *tmp_dir;
 	struct pop3_server *pop3;
 	struct queue *queue;
 	struct deliverer *deliverer;
+	struct mail_store *mail_store;   /* the mailboxes (src/store/mailbox.h) */
 	struct outbound *outbound;
 	struct maildrop_pickup *pickup;
 	struct event *flush_event;
@@ -240,16 +241,6 @@ static int serve_open_stores(struct serve *serve, const char **error_r)
 					      (unsigned int)sysconf(_SC_NPROCESSORS_ONLN)));
 	serve->acc_pool = accounts_pool_new(set->data_dir, set->domains, set->domains_count);
 	{
-		/* accounts.db made (or checked) now, as the server's user */
-		struct accounts *acc = accounts_pool_get(serve->acc_pool);
-
-		if (acc == NULL) {
-			*error_r = "cannot open accounts.db in data_dir";
-			return -1;
-		}
-		accounts_pool_put(serve->acc_pool, acc);
-	}
-	{
 		struct mail_store_settings ms = { .data_dir = set->data_dir };
 		struct mail_error merr;
 
@@ -258,6 +249,16 @@ static int serve_open_stores(struct serve *serve, const char **error_r)
 			*error_r = error;
 			return -1;
 		}
+	}
+	{
+		/* accounts.db made (or checked) now, as the server's user */
+		struct accounts *acc = accounts_pool_get(serve->acc_pool);
+
+		if (acc == NULL) {
+			*error_r = "cannot open accounts.db in data_dir";
+			return -1;
+		}
+		accounts_pool_put(serve->acc_pool, acc);
 	}
 	serve->store_pool = job_pool_new(SERVE_STORE_THREADS);
 	service_start(serve->service, serve->auth_pool);

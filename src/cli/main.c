@@ -19,6 +19,7 @@ static const struct command commands[] = {
 	{ "domain", cmd_domain, "domain add|del|list [-c FILE] ...       local domains" },
 	{ "queue", cmd_queue, "queue list|flush|del [-c FILE] ...       the outbound queue" },
 	{ "sendmail", cmd_sendmail, "sendmail [-c FILE] [-t] [-f FROM] [-i] [RCPT...]   submit a message from stdin" },
+	{ "mailbox", cmd_mailbox, "mailbox rebuild|list [-c FILE] ADDRESS      a user's mailbox index and folders" },
 	{ "msg", cmd_msg, "msg inspect|bodystructure|envelope FILE   show how a message parses" },
 };
 

@@ -26,8 +26,8 @@
 #include "buf.h"
 #include "dsn.h"
 #include "log.h"
-#include "maildir.h"
 #include "mailbox.h"
+#include "maildir.h"
 #include "outbound.h"
 #include "queue.h"
 #include "settings.h"
@@ -75,7 +75,7 @@ struct deliverer {
 	const struct tern_settings *set;
 	struct queue *queue;
 	struct outbound *outbound;     /* NULL: remote recipients wait */
-	struct mail_store *mail_store; /* NULL: nobody to tell of new mail */
+	struct mail_store *mail_store; /* told of local deliveries; may be NULL */
 	int mail_fd;                   /* data_dir/mail, for syncfs */
 
 	pthread_mutex_t lock;
@@ -494,28 +494,8 @@ static int sync_mail(int mail_fd, const char **error_r)
 
 /* Steps 1 to 4 for a batch. Returns false when the copies could not be made
    durable (then nothing was recorded). New DSN message ids are returned. */
-/* Tell IMAP sessions (IDLE) of the mail just made durable in INBOXes. */
-static void notify_delivered(struct mail_store *store, struct batch_msg *msgs,
-			     unsigned int count)
-{
-	unsigned int i, j;
-
-	if (store == NULL)
-		return;
-	for (i = 0; i < count; i++) {
-		const struct queue_envelope *env = msgs[i].env;
-
-		if (env == NULL || !msgs[i].delivered_any)
-			continue;
-		for (j = 0; j < env->rcpt_count; j++) {
-			if (msgs[i].changed[j] && env->rcpts[j].state == QUEUE_RCPT_DELIVERED)
-				mail_store_notify(store, env->rcpts[j].address, MAIL_INBOX);
-		}
-	}
-}
-
 static bool run_batch(const struct tern_settings *set, struct queue *queue,
-		      struct mail_store *store, struct accounts *acc, int mail_fd,
+		      struct accounts *acc, int mail_fd, struct mail_store *store,
 		      struct batch_msg *msgs, unsigned int count, char ***dsn_ids,
 		      unsigned int *dsn_count)
 {
@@ -534,8 +514,16 @@ static bool run_batch(const struct tern_settings *set, struct queue *queue,
 			queue_release(&msgs[i].claim_fd);
 		return false;
 	}
-	if (any)
-		notify_delivered(store, msgs, count);
+	/* the new mail is durable in new/: wake whoever watches those INBOXes
+	   (the store takes the files in at their next sync) */
+	for (i = 0; i < count && store != NULL; i++) {
+		unsigned int r;
+
+		for (r = 0; msgs[i].env != NULL && r < msgs[i].env->rcpt_count; r++) {
+			if (msgs[i].success_action[r] == DSN_ACTION_DELIVERED)
+				mail_store_notify(store, msgs[i].env->rcpts[r].address, "INBOX");
+		}
+	}
 	for (i = 0; i < count; i++) {
 		if (msgs[i].env == NULL)
 			continue;
@@ -616,7 +604,7 @@ int deliver_message_now(const struct tern_settings *set, struct queue *queue,
 	entry.remote_inflight = true;
 	memset(&m, 0, sizeof(m));
 	m.entry = &entry;
-	ok = run_batch(set, queue, NULL, acc, mail_fd, &m, 1, &dsn_ids, &dsn_count);
+	ok = run_batch(set, queue, acc, mail_fd, NULL, &m, 1, &dsn_ids, &dsn_count);
 	batch_msg_free(&m);
 	/* bounces to local senders are delivered at once too */
 	for (i = 0; i < dsn_count; i++) {
@@ -815,6 +803,7 @@ static void *deliver_thread(void *ctx)
 	while (!d->stopping) {
 		char **dsn_ids = NULL;
 		unsigned int dsn_count = 0;
+		struct mail_store *store;
 		bool ok;
 
 		n = entries_take(d, batch, DELIVER_BATCH, time(NULL), &next_due);
@@ -828,16 +817,10 @@ static void *deliver_thread(void *ctx)
 			}
 			continue;
 		}
+		store = d->mail_store;   /* read under the lock: set after start */
 		pthread_mutex_unlock(&d->lock);
-		{
-			struct mail_store *store;
-
-			pthread_mutex_lock(&d->lock);
-			store = d->mail_store;
-			pthread_mutex_unlock(&d->lock);
-			ok = run_batch(d->set, d->queue, store, acc, d->mail_fd, batch, n,
-				       &dsn_ids, &dsn_count);
-		}
+		ok = run_batch(d->set, d->queue, acc, d->mail_fd, store, batch, n, &dsn_ids,
+			       &dsn_count);
 		pthread_mutex_lock(&d->lock);
 		for (i = 0; i < dsn_count; i++) {
 			entry_schedule(entry_get(d, dsn_ids[i]), 0);

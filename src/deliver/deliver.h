@@ -29,9 +29,9 @@ struct deliverer *deliverer_start(const struct tern_settings *set, struct queue 
    stay queued). ob must outlive the deliverer; stop ob first. */
 struct outbound;
 void deliverer_set_outbound(struct deliverer *d, struct outbound *ob);
-/* Tell the mailbox store (IMAP IDLE) of every delivery from now on, once
-   it is durable. Call before the first delivery; store must outlive the
-   deliverer. */
+/* Tell the mailbox store of every local delivery (mail_store_notify(),
+   once the batch is durable), so sessions watching the INBOX wake up.
+   store must outlive the deliverer; NULL: nobody is told. */
 struct mail_store;
 void deliverer_set_mail_store(struct deliverer *d, struct mail_store *store);
 /* A message was just committed: deliver it soon. Thread-safe, never blocks

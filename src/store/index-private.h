@@ -34,13 +34,17 @@ struct index_folder {
 	const char *name;             /* IMAP name, UTF-8, "/"; "INBOX" */
 	unsigned int special_use;     /* enum mail_special_use */
 	uint32_t uidnext;
+	/* the N tern last wrote to tern-uidlist (committed with the UIDs
+	   below it): a file with a higher N means a commit was lost */
+	uint32_t uidlist_n;
 	uint32_t recent_uid;          /* the first UID no view has claimed as \Recent */
 	uint64_t highestmodseq;
-	/* Maildir scan state of new/ and cur/: the directory mtime (ns) seen
-	   by the last scan or own change, and whether it was old enough
-	   (TERN_STORE_MTIME_SLACK) to trust as "nothing changed since" */
-	int64_t new_mtime, cur_mtime;
-	bool new_safe, cur_safe;
+	/* Maildir scan state of cur/ (new/ is listed at every sync): the
+	   directory mtime (ns) seen by the last scan or own change, and
+	   whether it was old enough (TERN_STORE_MTIME_SLACK) to trust as
+	   "nothing changed since" */
+	int64_t cur_mtime;
+	bool cur_safe;
 	/* keyword names by Maildir letter index (0 = 'a'); "" = unused slot */
 	const char **keywords;
 	unsigned int keyword_count;

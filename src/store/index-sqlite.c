@@ -67,17 +67,17 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2) "
 		"ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 	[ST_FOLDER_LIST] = "SELECT id, name, special_use, uidnext, recent_uid, highestmodseq, "
-		"new_mtime, cur_mtime, scan_safe, keywords FROM folders ORDER BY name",
+		"cur_mtime, cur_safe, keywords, uidlist_n FROM folders ORDER BY name",
 	[ST_FOLDER_GET] = "SELECT id, name, special_use, uidnext, recent_uid, highestmodseq, "
-		"new_mtime, cur_mtime, scan_safe, keywords FROM folders WHERE id = ?1",
+		"cur_mtime, cur_safe, keywords, uidlist_n FROM folders WHERE id = ?1",
 	[ST_FOLDER_FIND] = "SELECT id, name, special_use, uidnext, recent_uid, highestmodseq, "
-		"new_mtime, cur_mtime, scan_safe, keywords FROM folders WHERE name = ?1",
+		"cur_mtime, cur_safe, keywords, uidlist_n FROM folders WHERE name = ?1",
 	[ST_FOLDER_INSERT] = "INSERT INTO folders (id, name, special_use, uidnext, recent_uid, "
-		"highestmodseq, new_mtime, cur_mtime, scan_safe, keywords) "
+		"highestmodseq, cur_mtime, cur_safe, keywords, uidlist_n) "
 		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[ST_FOLDER_UPDATE] = "UPDATE folders SET name = ?2, special_use = ?3, uidnext = ?4, "
-		"recent_uid = ?5, highestmodseq = ?6, new_mtime = ?7, cur_mtime = ?8, "
-		"scan_safe = ?9, keywords = ?10 WHERE id = ?1",
+		"recent_uid = ?5, highestmodseq = ?6, cur_mtime = ?7, cur_safe = ?8, "
+		"keywords = ?9, uidlist_n = ?10 WHERE id = ?1",
 	[ST_FOLDER_DEL] = "DELETE FROM folders WHERE id = ?1",
 	[ST_FOLDER_DEL_MSGS] = "DELETE FROM messages WHERE folder = ?1",
 	[ST_FOLDER_DEL_CACHE] = "DELETE FROM cache WHERE folder = ?1",
@@ -120,10 +120,10 @@ static const char *const schema_sql =
 	" uidnext INTEGER NOT NULL,"
 	" recent_uid INTEGER NOT NULL,"
 	" highestmodseq INTEGER NOT NULL,"
-	" new_mtime INTEGER NOT NULL,"
-	" cur_mtime INTEGER NOT NULL,"
-	" scan_safe INTEGER NOT NULL,"        /* bit 0: new/, bit 1: cur/ */
-	" keywords TEXT NOT NULL);"           /* names by letter, "\n"-separated */
+	" cur_mtime INTEGER NOT NULL,"        /* cur/ as last scanned (ns) */
+	" cur_safe INTEGER NOT NULL,"         /* ... old enough to trust */
+	" keywords TEXT NOT NULL,"            /* names by letter, "\n"-separated */
+	" uidlist_n INTEGER NOT NULL);"       /* N last written to tern-uidlist */
 	"CREATE TABLE messages ("
 	" folder INTEGER NOT NULL,"
 	" uid INTEGER NOT NULL,"
@@ -379,8 +379,6 @@ static char *join_keywords(const struct index_folder *f)
 
 static void read_folder(sqlite3_stmt *s, struct arena *arena, struct index_folder *f)
 {
-	int safe;
-
 	memset(f, 0, sizeof(*f));
 	f->id = (uint32_t)sqlite3_column_int64(s, 0);
 	f->name = arena_strdup(arena, (const char *)sqlite3_column_text(s, 1));
@@ -388,12 +386,10 @@ static void read_folder(sqlite3_stmt *s, struct arena *arena, struct index_folde
 	f->uidnext = (uint32_t)sqlite3_column_int64(s, 3);
 	f->recent_uid = (uint32_t)sqlite3_column_int64(s, 4);
 	f->highestmodseq = (uint64_t)sqlite3_column_int64(s, 5);
-	f->new_mtime = sqlite3_column_int64(s, 6);
-	f->cur_mtime = sqlite3_column_int64(s, 7);
-	safe = sqlite3_column_int(s, 8);
-	f->new_safe = (safe & 1) != 0;
-	f->cur_safe = (safe & 2) != 0;
-	split_keywords(arena, (const char *)sqlite3_column_text(s, 9), f);
+	f->cur_mtime = sqlite3_column_int64(s, 6);
+	f->cur_safe = sqlite3_column_int(s, 7) != 0;
+	split_keywords(arena, (const char *)sqlite3_column_text(s, 8), f);
+	f->uidlist_n = (uint32_t)sqlite3_column_int64(s, 9);
 }
 
 static int sqlite_folder_list(struct mail_index *idx, struct arena *arena,
@@ -480,10 +476,10 @@ static int folder_write(struct sqlite_index *si, enum stmt_id id, const struct i
 	sqlite3_bind_int64(s, 4, f->uidnext);
 	sqlite3_bind_int64(s, 5, f->recent_uid);
 	sqlite3_bind_int64(s, 6, (int64_t)f->highestmodseq);
-	sqlite3_bind_int64(s, 7, f->new_mtime);
-	sqlite3_bind_int64(s, 8, f->cur_mtime);
-	sqlite3_bind_int(s, 9, (f->new_safe ? 1 : 0) | (f->cur_safe ? 2 : 0));
-	bind_text(s, 10, keywords);
+	sqlite3_bind_int64(s, 7, f->cur_mtime);
+	sqlite3_bind_int(s, 8, f->cur_safe ? 1 : 0);
+	bind_text(s, 9, keywords);
+	sqlite3_bind_int64(s, 10, f->uidlist_n);
 	ret = run(si, s, "folder write");
 	free(keywords);
 	return ret;

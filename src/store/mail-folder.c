@@ -112,6 +112,7 @@ int folder_create_one(struct mail_user *user, const char *name, unsigned int spe
 	f.name = name;
 	f.special_use = special_use;
 	f.uidnext = uidnext;
+	f.uidlist_n = uidnext;
 	f.recent_uid = uidnext;
 	f.highestmodseq = 1;
 	dir = user_folder_dir(user, name);
@@ -366,6 +367,7 @@ static int adopt_folder(struct mail_user *user, struct arena *arena, const char 
 	if (trusted) {
 		f.id = ul.uidvalidity;
 		f.uidnext = ul.uidnext;
+		f.uidlist_n = ul.uidnext;
 		f.special_use = ul.special_use;
 	} else {
 		if (user_new_uidvalidity(user, &f.id, error) < 0) {
@@ -784,6 +786,7 @@ static int rename_inbox(struct mail_user *user, struct arena *arena, struct inde
 	to = user_folder_dir(user, new_name);
 	/* the new folder takes the UIDs as they are (its UIDVALIDITY is new) */
 	dest.uidnext = inbox->uidnext;
+	dest.uidlist_n = inbox->uidnext;
 	dest.recent_uid = inbox->recent_uid;
 	ul.uidvalidity = dest.id;
 	ul.uidnext = dest.uidnext;
@@ -803,8 +806,8 @@ static int rename_inbox(struct mail_user *user, struct arena *arena, struct inde
 	}
 	if (ret == 0) {
 		inbox->highestmodseq = modseq;
-		inbox->new_mtime = inbox->cur_mtime = 0;
-		inbox->new_safe = inbox->cur_safe = false;
+		inbox->cur_mtime = 0;
+		inbox->cur_safe = false;
 		if (idx->v->folder_update(idx, inbox) < 0)
 			ret = mail_error_index(user, error);
 	}

@@ -182,13 +182,14 @@ static int find_section(const struct mail_part *parts, unsigned int count, const
 			part = parts[part].first_child;	/* into the encapsulated message */
 			is_message = true;
 		}
-		if (parts[part].kind == MAIL_PART_MULTIPART)
+		if (parts[part].kind == MAIL_PART_MULTIPART) {
 			part = nth_child(parts, part, n);
-		else if (!(is_message && n == 1))
+			if (part == 0 || part >= count)
+				return -1;	/* no such child (the root is no child) */
+		} else if (!(is_message && n == 1)) {
 			return -1;
+		}
 		is_message = false;
-		if (part == 0 || part >= count)
-			return -1;
 		if (*s == '\0')
 			return (int)part;
 		if (*s != '.')

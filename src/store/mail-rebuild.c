@@ -14,6 +14,7 @@
  * epoch and compare their UIDs with the folder's.
  */
 #include "store-private.h"
+#include "maildir.h"
 #include "maildir-files.h"
 #include "maildir-names.h"
 #include "arena.h"
@@ -191,8 +192,10 @@ int user_rebuild_locked(struct mail_user *user, bool in_place,
 			/* the old index and the Maildir agree */
 			f.id = of->folder.id;
 			f.uidnext = of->folder.uidnext;
-			if (have_ul && ul.uidnext > f.uidnext)
+			/* the file above what the index wrote: a lost commit */
+			if (have_ul && ul.uidnext > of->folder.uidlist_n && ul.uidnext > f.uidnext)
 				f.uidnext = ul.uidnext;
+			f.uidlist_n = of->folder.uidlist_n;
 			f.special_use = of->folder.special_use;
 			f.recent_uid = of->folder.recent_uid;
 			f.highestmodseq = of->folder.highestmodseq;
@@ -206,6 +209,7 @@ int user_rebuild_locked(struct mail_user *user, bool in_place,
 			   above any it can have reached (docs/store.md) */
 			f.id = ul.uidvalidity;
 			f.uidnext = ul.uidnext;
+			f.uidlist_n = ul.uidnext;
 			f.special_use = ul.special_use;
 			f.highestmodseq = modseq_floor;
 		} else {
@@ -250,6 +254,7 @@ int user_rebuild_locked(struct mail_user *user, bool in_place,
 				goto fail;
 			}
 			free(d);
+			f.uidlist_n = f.uidnext;
 		}
 		if (idx->v->folder_update(idx, &f) < 0)
 			goto fail_index;
@@ -286,6 +291,7 @@ int mail_user_rebuild(struct mail_store *store, const char *address,
 {
 	struct mail_user *user;
 	struct stat st;
+	const char *err;
 	bool created = false;
 	int ret;
 
@@ -296,6 +302,12 @@ int mail_user_rebuild(struct mail_store *store, const char *address,
 		mail_user_unref(&user);
 		return mail_error_set(error_r, MAIL_ERROR_NOTFOUND, "No mailbox for %s", address);
 	}
+	/* another program may have left only new/ */
+	if (maildir_create(user->root, "", &err) < 0) {
+		log_error("store", "user=%s error=%s", log_str(address), log_str(err));
+		mail_user_unref(&user);
+		return mail_error_set(error_r, MAIL_ERROR_TEMP, "Cannot create the mailbox");
+	}
 	pthread_mutex_lock(&user->lock);
 	if (user->index == NULL && user_index_open_raw(user, &created, error_r) < 0) {
 		pthread_mutex_unlock(&user->lock);
@@ -303,6 +315,8 @@ int mail_user_rebuild(struct mail_store *store, const char *address,
 		return -1;
 	}
 	ret = user_rebuild_locked(user, !created, stats_r, error_r);
+	if (ret < 0 && created)
+		user_index_discard(user);
 	if (ret == 0)
 		log_info("store", "rebuilt user=%s folders=%u messages=%u new_uids=%u "
 			 "new_uidvalidity=%u", log_str(address), stats_r->folders,

@@ -51,8 +51,7 @@ int mail_error_sys(struct mail_error *error, const char *what, const char *path)
 
 	log_error("store", "%s path=%s error=%s", what, log_str(path), log_str(strerror(saved)));
 	errno = saved;
-	return mail_error_set(error, saved == ENOSPC || saved == EDQUOT ? MAIL_ERROR_TEMP :
-			      MAIL_ERROR_TEMP, "%s failed: %s", what, strerror(saved));
+	return mail_error_set(error, MAIL_ERROR_TEMP, "%s failed: %s", what, strerror(saved));
 }
 
 /* ---- special use ---- */
@@ -315,7 +314,7 @@ int user_new_uidvalidity(struct mail_user *user, uint32_t *uidvalidity_r,
 		}
 		have_ul = ret > 0;
 		ul.uidvalidity = inbox.id;
-		ul.uidnext = inbox.uidnext;
+		ul.uidnext = I_MAX(inbox.uidnext, inbox.uidlist_n);
 		ul.special_use = inbox.special_use;
 		arena_free(&a2);
 	}
@@ -341,23 +340,28 @@ char *user_folder_dir(struct mail_user *user, const char *name)
 	return dir;
 }
 
-/* A new index: index what the Maildir holds; on the very first open of
-   the account (no tern-uidlist in INBOX yet) also make the default
-   folders. */
+/* A new index: index what the Maildir holds. */
 static int index_populate(struct mail_user *user, struct mail_error *error)
 {
 	struct mail_rebuild_stats stats;
-	struct uidlist u;
-	bool first = uidlist_read(user->root, &u) <= 0;
 
 	if (user_rebuild_locked(user, false, &stats, error) < 0)
 		return -1;
-	if (first && folder_create_defaults(user, error) < 0)
-		return -1;
-	if (stats.messages > 0 || !first)
+	if (stats.messages > 0 || stats.folders > 1)
 		log_info("store", "indexed user=%s folders=%u messages=%u new_uids=%u",
 			 log_str(user->address), stats.folders, stats.messages, stats.new_uids);
 	return 0;
+}
+
+/* The first open of the account: tern-subscriptions is written by the
+   defaults (and kept ever after), so it says whether they were made. */
+static int account_setup(struct mail_user *user, struct mail_error *error)
+{
+	char *path = i_strdup_printf("%s/%s", user->root, SUBSCRIPTIONS_FILE);
+	bool first = access(path, F_OK) < 0 && errno == ENOENT;
+
+	free(path);
+	return first ? folder_create_defaults(user, error) : 0;
 }
 
 int user_index_open_raw(struct mail_user *user, bool *created_r, struct mail_error *error)
@@ -386,8 +390,7 @@ int user_index_open_raw(struct mail_user *user, bool *created_r, struct mail_err
 	return 0;
 }
 
-/* A half-made index is no index: drop it so the next open starts again. */
-static void index_discard(struct mail_user *user)
+void user_index_discard(struct mail_user *user)
 {
 	char *path = i_strdup_printf("%s/%s", user->root, INDEX_SQLITE_FILE);
 
@@ -399,12 +402,34 @@ static void index_discard(struct mail_user *user)
 
 static int index_open(struct mail_user *user, struct mail_error *error)
 {
+	struct arena *arena;
+	struct index_folder inbox;
 	bool created;
+	int ret;
 
 	if (user_index_open_raw(user, &created, error) < 0)
 		return -1;
+	if (!created) {
+		/* an index without INBOX is no index of ours (an interrupted
+		   first rebuild): make it again */
+		arena = arena_new(0);
+		ret = user->index->v->folder_find(user->index, arena, MAIL_INBOX, &inbox);
+		arena_free(&arena);
+		if (ret < 0) {
+			(void)mail_error_index(user, error);
+			user->index->v->close(user->index);
+			user->index = NULL;
+			return -1;
+		}
+		created = ret == 0;
+	}
 	if (created && index_populate(user, error) < 0) {
-		index_discard(user);
+		user_index_discard(user);
+		return -1;
+	}
+	if (account_setup(user, error) < 0) {
+		user->index->v->close(user->index);
+		user->index = NULL;
 		return -1;
 	}
 	if (user->index->v->meta_get(user->index, "epoch", &user->epoch) < 0) {
@@ -413,7 +438,6 @@ static int index_open(struct mail_user *user, struct mail_error *error)
 		user->index = NULL;
 		return -1;
 	}
-	user->opened_once = true;
 	return 0;
 }
 

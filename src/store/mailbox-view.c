@@ -142,17 +142,23 @@ void view_note_own_change(struct mailbox_view *view, uint32_t uid, uint64_t mods
 	view->own_count++;
 }
 
+static int own_cmp(const void *a, const void *b)
+{
+	const struct view_own_change *x = a, *y = b;
+
+	if (x->uid != y->uid)
+		return x->uid < y->uid ? -1 : 1;
+	return x->modseq < y->modseq ? -1 : x->modseq > y->modseq ? 1 : 0;
+}
+
+/* The row's current state is the view's own doing (own[] sorted by
+   own_cmp at the start of the sync). */
 static bool is_own_change(const struct mailbox_view *view, uint32_t uid, uint64_t modseq)
 {
-	unsigned int i;
+	struct view_own_change key = { uid, modseq };
 
-	/* own changes come in ascending UID per STORE; a few STOREs between
-	   syncs: a linear scan from the end is short in practice */
-	for (i = view->own_count; i > 0; i--) {
-		if (view->own[i - 1].uid == uid)
-			return view->own[i - 1].modseq == modseq;
-	}
-	return false;
+	return view->own_count > 0 &&
+		bsearch(&key, view->own, view->own_count, sizeof(key), own_cmp) != NULL;
 }
 
 uint32_t view_remove_uid(struct mailbox_view *view, uint32_t uid)
@@ -246,10 +252,6 @@ bool mailbox_is_readonly(const struct mailbox_view *view)
 }
 
 /* ---- open / close ---- */
-
-struct uid_collect {
-	struct mailbox_view *view;
-};
 
 static int collect_uid_cb(const struct index_message *msg, const struct index_cache *cache,
 			  void *context)
@@ -605,8 +607,10 @@ int mailbox_sync(struct mailbox_view *view, unsigned int flags, struct arena *ar
 	}
 
 	/* flag changes by others */
-	if (!full && f.highestmodseq > view->modseq &&
-	    idx->v->messages_changed(idx, f.id, view->modseq, changed_cb, &ctx) < 0)
+	if (view->own_count > 1)
+		qsort(view->own, view->own_count, sizeof(*view->own), own_cmp);
+	if ((full || f.highestmodseq > view->modseq) &&
+	    idx->v->messages_changed(idx, f.id, full ? 0 : view->modseq, changed_cb, &ctx) < 0)
 		goto fail_index;
 	if (user_commit(user, error_r) < 0)
 		goto fail;

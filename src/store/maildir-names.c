@@ -309,6 +309,11 @@ int folder_dir_to_name(const char *entry, buf_t *dest)
 	buf_free(&comp);
 	if (ret < 0)
 		return -1;
+	/* INBOX is spelled so as a parent too (folder_name_normalize) */
+	if (buf_len(dest) >= 5 && i_strncasecmp(buf_str(dest), MAIL_INBOX, 5) == 0 &&
+	    (buf_len(dest) == 5 || dest->data[5] == MAIL_FOLDER_DELIMITER) &&
+	    memcmp(dest->data, MAIL_INBOX, 5) != 0)
+		return -1;
 	/* only the canonical spelling of a name counts: one name, one directory */
 	for (size_t i = 0; i < buf_len(dest); i++) {
 		if (dest->data[i] < 0x20 || dest->data[i] == 0x7f)

@@ -31,6 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* how far ahead of need tern-uidlist is raised */
+#define UIDLIST_HEADROOM 256
+
 struct scan_file {
 	const char *name;
 	bool in_new;
@@ -50,9 +53,9 @@ struct scan_ctx {
 	bool changed;
 	bool keywords_merged;
 	bool keywords_changed;
-	/* GUIDs already in the folder (sorted), when loaded */
-	char **guids;
-	unsigned int guid_count, guid_alloc;
+	/* GUIDs already in the folder (a hash set), when loaded */
+	const char **guids;
+	unsigned int guid_count, guid_size;
 	bool guids_loaded;
 	struct mail_rebuild_stats *stats;
 };
@@ -155,26 +158,60 @@ static uint32_t known_keywords(struct scan_ctx *ctx, uint32_t bits)
 	return out;
 }
 
-/* ---- GUIDs ---- */
+/* ---- GUIDs: a hash set (open addressing) ---- */
 
-static int guid_cmp(const void *a, const void *b)
+static unsigned int guid_hash(const char *guid)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	unsigned int h = 2166136261u;
+
+	for (; *guid != '\0'; guid++)
+		h = (h ^ (unsigned char)*guid) * 16777619u;
+	return h;
+}
+
+static bool guid_taken(struct scan_ctx *ctx, const char *guid)
+{
+	unsigned int i;
+
+	if (ctx->guid_size == 0)
+		return false;
+	for (i = guid_hash(guid) & (ctx->guid_size - 1); ctx->guids[i] != NULL;
+	     i = (i + 1) & (ctx->guid_size - 1)) {
+		if (strcmp(ctx->guids[i], guid) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void guid_add(struct scan_ctx *ctx, const char *guid)
+{
+	unsigned int i;
+
+	if ((ctx->guid_count + 1) * 2 > ctx->guid_size) {
+		const char **old = ctx->guids;
+		unsigned int old_size = ctx->guid_size, k;
+
+		ctx->guid_size = old_size == 0 ? 256 : old_size * 2;
+		ctx->guids = arena_new_array(ctx->arena, const char *, ctx->guid_size);
+		ctx->guid_count = 0;
+		for (k = 0; k < old_size; k++) {
+			if (old[k] != NULL)
+				guid_add(ctx, old[k]);
+		}
+	}
+	if (guid_taken(ctx, guid))
+		return;
+	for (i = guid_hash(guid) & (ctx->guid_size - 1); ctx->guids[i] != NULL;
+	     i = (i + 1) & (ctx->guid_size - 1))
+		;
+	ctx->guids[i] = arena_strdup(ctx->arena, guid);
+	ctx->guid_count++;
 }
 
 static int load_guid_cb(const struct index_message *msg, const struct index_cache *cache,
 			void *context)
 {
-	struct scan_ctx *ctx = context;
-
-	if (ctx->guid_count == ctx->guid_alloc) {
-		unsigned int n = ctx->guid_alloc == 0 ? 64 : ctx->guid_alloc * 2;
-
-		ctx->guids = arena_realloc(ctx->arena, ctx->guids, sizeof(char *) * ctx->guid_alloc,
-					   sizeof(char *) * n);
-		ctx->guid_alloc = n;
-	}
-	ctx->guids[ctx->guid_count++] = arena_strdup(ctx->arena, msg->guid);
+	guid_add(context, msg->guid);
 	return 0;
 }
 
@@ -188,31 +225,7 @@ static int load_guids(struct scan_ctx *ctx, struct mail_error *error)
 	if (idx->v->messages_read(idx, ctx->folder->id, 1, UINT32_MAX, 0, 0, load_guid_cb,
 				  ctx) < 0)
 		return mail_error_index(ctx->user, error);
-	qsort(ctx->guids, ctx->guid_count, sizeof(char *), guid_cmp);
 	return 0;
-}
-
-static bool guid_taken(struct scan_ctx *ctx, const char *guid)
-{
-	return ctx->guid_count > 0 &&
-		bsearch(&guid, ctx->guids, ctx->guid_count, sizeof(char *), guid_cmp) != NULL;
-}
-
-static void guid_add(struct scan_ctx *ctx, const char *guid)
-{
-	unsigned int i;
-
-	if (ctx->guid_count == ctx->guid_alloc) {
-		unsigned int n = ctx->guid_alloc == 0 ? 64 : ctx->guid_alloc * 2;
-
-		ctx->guids = arena_realloc(ctx->arena, ctx->guids, sizeof(char *) * ctx->guid_alloc,
-					   sizeof(char *) * n);
-		ctx->guid_alloc = n;
-	}
-	for (i = ctx->guid_count; i > 0 && strcmp(ctx->guids[i - 1], guid) > 0; i--)
-		ctx->guids[i] = ctx->guids[i - 1];
-	ctx->guids[i] = arena_strdup(ctx->arena, guid);
-	ctx->guid_count++;
 }
 
 /* ---- reading directories ---- */
@@ -390,7 +403,7 @@ static int take_in(struct scan_ctx *ctx, struct scan_file *files, unsigned int c
 	struct index_folder *folder = ctx->folder;
 	struct scan_file *keep, *fresh;
 	unsigned int keep_count = 0, fresh_count = 0, i;
-	uint32_t *used, used_count = 0, uidnext;
+	uint32_t *used, used_size, uidnext;
 
 	if (count == 0)
 		return 0;
@@ -423,31 +436,29 @@ static int take_in(struct scan_ctx *ctx, struct scan_file *files, unsigned int c
 			fresh[fresh_count++] = *f;
 	}
 	qsort(keep, keep_count, sizeof(*keep), file_uid_cmp);
-	used = arena_new_array(ctx->arena, uint32_t, keep_count + 1);
+	/* the UIDs kept so far: a hash set (0 is no UID) */
+	used_size = 16;
+	while (used_size < keep_count * 2 + 2)
+		used_size *= 2;
+	used = arena_new_array(ctx->arena, uint32_t, used_size);
 	for (i = 0; i < keep_count; i++) {
-		uint32_t uid = keep[i].parsed.uid;
+		uint32_t uid = keep[i].parsed.uid, h;
+		bool dup = taken_count > 0 && bsearch(&uid, taken, taken_count, sizeof(uint32_t),
+						       uid_cmp) != NULL;
 
-		if ((taken_count > 0 && bsearch(&uid, taken, taken_count, sizeof(uint32_t),
-						uid_cmp) != NULL) ||
-		    (used_count > 0 && bsearch(&uid, used, used_count, sizeof(uint32_t),
-					       uid_cmp) != NULL)) {
+		for (h = (uid * 2654435761u) & (used_size - 1); !dup && used[h] != 0;
+		     h = (h + 1) & (used_size - 1)) {
+			if (used[h] == uid)
+				dup = true;
+		}
+		if (dup) {
 			/* a duplicate U=: the first one keeps it */
 			fresh[fresh_count++] = keep[i];
 			keep[i].uid = 0;
 			continue;
 		}
+		used[h] = uid;
 		keep[i].uid = uid;
-		/* keep used[] sorted for bsearch */
-		{
-			uint32_t j = used_count;
-
-			while (j > 0 && used[j - 1] > uid) {
-				used[j] = used[j - 1];
-				j--;
-			}
-			used[j] = uid;
-			used_count++;
-		}
 		if (uid >= uidnext)
 			uidnext = uid + 1;
 	}
@@ -484,22 +495,27 @@ uint32_t folder_uidnext_floor(const char *dir, const struct index_folder *folder
 {
 	struct uidlist ul;
 
-	/* the high-water mark on disk counts too: UIDs below it may have been
-	   handed out by an index that was then lost */
+	/* a high-water mark above the one this index wrote: UIDs below it may
+	   have been handed out by a transaction that was then lost (a power
+	   cut: synchronous=NORMAL) or by an index that is gone */
 	if (uidlist_read(dir, &ul) > 0 && ul.uidvalidity == folder->id &&
-	    ul.uidnext > folder->uidnext)
+	    ul.uidnext > folder->uidlist_n && ul.uidnext > folder->uidnext)
 		return ul.uidnext;
 	return folder->uidnext;
 }
 
-int folder_uidlist_raise(struct mail_user *user, const char *dir,
-			 const struct index_folder *folder, uint32_t uidnext,
-			 struct mail_error *error)
+int folder_uidlist_raise(struct mail_user *user, const char *dir, struct index_folder *folder,
+			 uint32_t uidnext, struct mail_error *error)
 {
 	struct uidlist ul;
 	int64_t last;
+	bool have = uidlist_read(dir, &ul) > 0;
 
-	if (uidlist_read(dir, &ul) <= 0) {
+	/* already high enough, as this index wrote it: no write, no fsync */
+	if (have && ul.uidvalidity == folder->id && ul.uidnext >= uidnext &&
+	    ul.uidnext == folder->uidlist_n && ul.special_use == folder->special_use)
+		return 0;
+	if (!have) {
 		ul.last_uidvalidity = 0;
 		/* INBOX's file also keeps the UIDVALIDITY counter */
 		if (folder_name_is_inbox(folder->name) &&
@@ -507,10 +523,15 @@ int folder_uidlist_raise(struct mail_user *user, const char *dir,
 			ul.last_uidvalidity = (uint32_t)last;
 	}
 	ul.uidvalidity = folder->id;
-	ul.uidnext = uidnext;
+	/* raise it ahead of need, so the next takes-in and APPENDs write
+	   nothing: UIDs need not be dense, only never reused */
+	ul.uidnext = uidnext > UINT32_MAX - UIDLIST_HEADROOM ? uidnext : uidnext + UIDLIST_HEADROOM;
+	if (have && ul.uidvalidity == folder->id && ul.uidnext < folder->uidlist_n)
+		ul.uidnext = folder->uidlist_n;
 	ul.special_use = folder->special_use;
 	if (uidlist_write(dir, &ul) < 0)
 		return mail_error_sys(error, "write", dir);
+	folder->uidlist_n = ul.uidnext;
 	return 0;
 }
 
@@ -662,24 +683,49 @@ static int folder_vanished(struct mail_user *user, struct index_folder *folder,
 			      folder->name);
 }
 
+/* Does new/ hold a message? 1, 0, or -1 with errno (ENOENT: no new/). */
+static int new_has_messages(const char *dir)
+{
+	char *path = i_strdup_printf("%s/new", dir);
+	DIR *d = opendir(path);
+	struct dirent *de;
+	int found = 0;
+
+	free(path);
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (maildir_name_is_message(de->d_name)) {
+			found = 1;
+			break;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * new/ is listed at every sync: it is small (sessions move its files to
+ * cur/ at once), and a delivery in the same clock tick as the last scan
+ * would not change its mtime, so a mtime check could leave new mail
+ * unseen after an IDLE wake-up. cur/ is only read when its mtime moved
+ * (or is too recent to trust): what changes there are other programs'
+ * flag renames and deletions, which may wait for the next sync.
+ */
 int folder_sync(struct mail_user *user, struct arena *arena, struct index_folder *folder,
 		unsigned int flags, struct mail_error *error)
 {
 	struct mail_index *idx = user->index;
-	struct stat st_new, st_cur;
+	struct stat st_cur;
 	struct scan_ctx ctx;
 	char *dir, *path;
-	int64_t now, m_new, m_cur;
-	bool scan_new, scan_cur;
+	int64_t now, m_cur;
+	bool scan_new, scan_cur, force = (flags & FOLDER_SYNC_FORCE) != 0;
 	int ret;
 
 	dir = user_folder_dir(user, folder->name);
 	path = i_strdup_printf("%s/cur", dir);
 	ret = stat(path, &st_cur);
-	free(path);
-	path = i_strdup_printf("%s/new", dir);
-	if (ret == 0)
-		ret = stat(path, &st_new);
 	free(path);
 	if (ret < 0) {
 		ret = errno == ENOENT ? folder_vanished(user, folder, error) :
@@ -687,12 +733,16 @@ int folder_sync(struct mail_user *user, struct arena *arena, struct index_folder
 		free(dir);
 		return ret;
 	}
+	ret = new_has_messages(dir);
+	if (ret < 0 && errno != ENOENT) {
+		ret = mail_error_sys(error, "opendir", dir);
+		free(dir);
+		return ret;
+	}
+	scan_new = ret > 0;
 	now = now_ns();
-	m_new = mtime_ns(&st_new);
 	m_cur = mtime_ns(&st_cur);
-	if ((flags & FOLDER_SYNC_FORCE) == 0 &&
-	    !dir_changed(m_new, folder->new_mtime, folder->new_safe, now) &&
-	    !dir_changed(m_cur, folder->cur_mtime, folder->cur_safe, now)) {
+	if (!force && !scan_new && !dir_changed(m_cur, folder->cur_mtime, folder->cur_safe, now)) {
 		free(dir);
 		return 0;
 	}
@@ -710,12 +760,8 @@ int folder_sync(struct mail_user *user, struct arena *arena, struct index_folder
 			return mail_error_set(error, MAIL_ERROR_GONE, "The folder no longer exists");
 		return mail_error_index(user, error);
 	}
-	path = i_strdup_printf("%s/new", dir);
-	ret = stat(path, &st_new);
-	free(path);
 	path = i_strdup_printf("%s/cur", dir);
-	if (ret == 0)
-		ret = stat(path, &st_cur);
+	ret = stat(path, &st_cur);
 	free(path);
 	if (ret < 0) {
 		user_rollback(user);
@@ -723,12 +769,9 @@ int folder_sync(struct mail_user *user, struct arena *arena, struct index_folder
 		return mail_error_sys(error, "stat", folder->name);
 	}
 	now = now_ns();
-	m_new = mtime_ns(&st_new);
 	m_cur = mtime_ns(&st_cur);
-	scan_new = (flags & FOLDER_SYNC_FORCE) != 0 ||
-		dir_changed(m_new, folder->new_mtime, folder->new_safe, now);
-	scan_cur = (flags & FOLDER_SYNC_FORCE) != 0 ||
-		dir_changed(m_cur, folder->cur_mtime, folder->cur_safe, now);
+	scan_new = force || new_has_messages(dir) > 0;
+	scan_cur = force || dir_changed(m_cur, folder->cur_mtime, folder->cur_safe, now);
 	if (!scan_new && !scan_cur) {
 		user_rollback(user);
 		free(dir);
@@ -741,28 +784,23 @@ int folder_sync(struct mail_user *user, struct arena *arena, struct index_folder
 		free(dir);
 		return -1;
 	}
-	/* the state scanned; the renames just made changed the mtimes again,
-	   so what is recorded is the state after them, "unsafe" */
-	if (ctx.changed) {
-		if (stat(dir, &st_new) == 0) {
-			path = i_strdup_printf("%s/new", dir);
-			if (stat(path, &st_new) == 0)
-				m_new = mtime_ns(&st_new);
-			free(path);
-			path = i_strdup_printf("%s/cur", dir);
-			if (stat(path, &st_cur) == 0)
-				m_cur = mtime_ns(&st_cur);
-			free(path);
-		}
+	if (ctx.changed)
 		folder->highestmodseq = ctx.modseq;
-	}
-	if (scan_new || ctx.changed) {
-		folder->new_mtime = m_new;
-		folder->new_safe = !ctx.changed && mtime_safe(m_new, now);
-	}
-	if (scan_cur || ctx.changed) {
+	if (scan_cur) {
+		/* what was scanned; trusted only when old enough */
 		folder->cur_mtime = m_cur;
-		folder->cur_safe = !ctx.changed && mtime_safe(m_cur, now);
+		folder->cur_safe = mtime_safe(m_cur, now);
+	}
+	if (ctx.changed) {
+		/* our renames moved the mtime again: record the state after
+		   them, untrusted (a change by another program in the same tick
+		   is found once the slack has passed) */
+		path = i_strdup_printf("%s/cur", dir);
+		if (stat(path, &st_cur) == 0) {
+			folder->cur_mtime = mtime_ns(&st_cur);
+			folder->cur_safe = false;
+		}
+		free(path);
 	}
 	if (idx->v->folder_update(idx, folder) < 0) {
 		user_rollback(user);
@@ -868,9 +906,8 @@ int folder_rebuild_scan(struct mail_user *user, struct arena *arena, struct inde
 			folder->recent_uid = folder->uidnext;
 		folder->highestmodseq = ctx.modseq;
 		/* the renames changed the directories: rescan at the next sync */
-		folder->new_mtime = 0;
 		folder->cur_mtime = 0;
-		folder->new_safe = folder->cur_safe = false;
+		folder->cur_safe = false;
 		if (ctx.keywords_changed)
 			(void)keywords_file_write(dir, folder->keywords, folder->keyword_count);
 	}

@@ -58,7 +58,6 @@ struct mail_user {
 	time_t last_used;
 	int64_t epoch;                   /* meta "epoch": changes with every rebuild */
 	bool pop3_locked;
-	bool opened_once;                /* the index was opened (and checked) before */
 };
 
 /* A view's own flag change, not to be reported back to it. */
@@ -104,6 +103,8 @@ struct mail_user *user_get(struct mail_store *store, const char *address,
 /* Open the index (user->lock held, index closed), moving a damaged one
    aside; *created_r: it is new and empty. */
 int user_index_open_raw(struct mail_user *user, bool *created_r, struct mail_error *error);
+/* Close and delete a half-made index, so the next open starts again. */
+void user_index_discard(struct mail_user *user);
 /* Lock the user and make sure its index is open (opening, checking,
    rebuilding it as needed). -1 with the lock NOT held. */
 int user_lock(struct mail_user *user, struct mail_error *error);
@@ -153,10 +154,13 @@ int folder_sync(struct mail_user *user, struct arena *arena, struct index_folder
 		unsigned int flags, struct mail_error *error);
 /* UIDNEXT as the index and tern-uidlist see it (the higher). */
 uint32_t folder_uidnext_floor(const char *dir, const struct index_folder *folder);
-/* Raise tern-uidlist to uidnext (fsynced) before UIDs below it are
-   committed; INBOX's keeps the UIDVALIDITY counter. */
+/* Make tern-uidlist's N at least uidnext (fsynced) before UIDs below it
+   are committed: raised with headroom, so most calls write nothing;
+   folder->uidlist_n records what was written (the caller updates the
+   folder row in the same transaction). INBOX's keeps the UIDVALIDITY
+   counter. */
 int folder_uidlist_raise(struct mail_user *user, const char *dir,
-			 const struct index_folder *folder, uint32_t uidnext,
+			 struct index_folder *folder, uint32_t uidnext,
 			 struct mail_error *error);
 /* cur/ of the folder in dir was changed by this process (renames, new
    files, unlinks) while the index was updated to match: record its new

@@ -517,9 +517,9 @@ def _dovecot_fetch(messages):
 def test_same_as_dovecot(tern_bin, write_msg):
     """BODYSTRUCTURE and ENVELOPE byte for byte as Dovecot 2.3 sends them,
     numbers aside: Dovecot counts lines as LF characters (tern's parser
-    counts a last line without a line break too), sizes bare LF as CRLF, and
-    gives the CRLF between a nested close-delimiter and the outer boundary
-    to the inner part (the MIME tree's sizes, src/message/mime.h)."""
+    counts a last line without a line break too), and gives the CRLF
+    between a nested close-delimiter and the outer boundary to the inner
+    part (the MIME tree's sizes, src/message/mime.h)."""
     import re
     messages = [MESSAGES[k] for k in sorted(MESSAGES)] + DOVECOT_EXTRA
     theirs = _dovecot_fetch(messages)

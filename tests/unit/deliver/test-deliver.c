@@ -8,6 +8,7 @@
 #include "accounts.h"
 #include "arena.h"
 #include "deliver.h"
+#include "mailbox.h"
 #include "maildir.h"
 #include "queue.h"
 #include "settings.h"
@@ -164,6 +165,59 @@ static void test_threads(void **state)
 	assert_int_equal(count_files("dave", "tmp"), 0);
 }
 
+static void count_cb(void *context)
+{
+	__atomic_add_fetch((int *)context, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Local deliveries wake the watchers of the recipient's INBOX (an IDLE
+   session), and the store then sees the message. */
+static void test_notify_store(void **state)
+{
+	struct mail_store_settings ms = { .data_dir = tmpdir, .no_background_thread = true };
+	struct mail_store *store;
+	struct mail_user *user;
+	struct mailbox_view *view;
+	struct mailbox_changes c;
+	struct mail_error merr;
+	struct mail_watch *w, *other;
+	struct deliverer *d;
+	struct arena *arena = arena_new(0);
+	const char *rcpts[] = { "carol@example.test" };
+	const char *error;
+	char id[64];
+	int woken = 0, not_me = 0;
+	unsigned int tries, before;
+
+	assert_int_equal(mail_store_create(&ms, &store, &merr), 0);
+	assert_int_equal(mail_user_open(store, "carol@example.test", &user, &merr), 0);
+	assert_int_equal(mailbox_open(user, "INBOX", 0, &view, &merr), 0);
+	before = mailbox_count(view);
+	w = mailbox_watch(view, count_cb, &woken);
+	other = mail_store_watch(store, "bob@example.test", NULL, count_cb, &not_me);
+	d = deliverer_start(set, queue, 1, &error);
+	assert_non_null(d);
+	deliverer_set_mail_store(d, store);
+	commit(rcpts, NULL, 1, id);
+	deliverer_notify(d, id);
+	for (tries = 0; tries < 500 && __atomic_load_n(&woken, __ATOMIC_SEQ_CST) == 0; tries++)
+		usleep(20000);
+	deliverer_stop(&d);
+	assert_true(woken >= 1);
+	assert_int_equal(not_me, 0);
+	assert_int_equal(mailbox_sync(view, 0, arena, &c, &merr), 0);
+	assert_true(c.exists_changed);
+	assert_int_equal(c.exists, before + 1);
+	assert_int_equal(count_files("carol", "new"), 0);
+	assert_int_equal(count_files("carol", "cur"), before + 1);
+	mail_store_unwatch(&w);
+	mail_store_unwatch(&other);
+	mailbox_close(&view);
+	mail_user_unref(&user);
+	mail_store_destroy(&store);
+	arena_free(&arena);
+}
+
 static int setup(void **state)
 {
 	struct accounts *acc;
@@ -201,6 +255,7 @@ int main(void)
 		cmocka_unit_test(test_deliver_now),
 		cmocka_unit_test(test_crash_recovery),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_notify_store),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

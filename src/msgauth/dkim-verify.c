@@ -188,25 +188,35 @@ enum msgauth_result dkim_key_from_answer(struct arena *arena, const struct dns_r
 					 unsigned int *bits_r, bool *testing_r, bool *strict_r,
 					 const char **reason_r)
 {
+	return dkim_key_from_txt(arena, res->status, res->txt, res->txt_lens, res->txt_count, alg,
+				 pkey_r, bits_r, testing_r, strict_r, reason_r);
+}
+
+enum msgauth_result dkim_key_from_txt(struct arena *arena, enum dns_status status,
+				      const char *const *txt, const size_t *lens,
+				      unsigned int count, enum dkim_alg alg, EVP_PKEY **pkey_r,
+				      unsigned int *bits_r, bool *testing_r, bool *strict_r,
+				      const char **reason_r)
+{
 	const char *error = "no key record";
 	unsigned int i;
 
 	*pkey_r = NULL;
 	*bits_r = 0;
-	if (res->status == DNS_TEMPFAIL) {
+	if (status == DNS_TEMPFAIL) {
 		*reason_r = "key lookup failed (DNS)";
 		return MSGAUTH_TEMPERROR;
 	}
-	if (res->status != DNS_FOUND) {
+	if (status != DNS_FOUND) {
 		/* 6.1.2: no key record: PERMFAIL */
 		*reason_r = "no key for signature";
 		return MSGAUTH_PERMERROR;
 	}
 	/* several records: the first that is a key (3.6.2.2 leaves it open) */
-	for (i = 0; i < res->txt_count; i++) {
+	for (i = 0; i < count; i++) {
 		struct dkim_key key;
 
-		if (dkim_key_parse(arena, res->txt[i], res->txt_lens[i], &key, &error) < 0)
+		if (dkim_key_parse(arena, txt[i], lens[i], &key, &error) < 0)
 			continue;
 		*testing_r = key.testing;
 		*strict_r = key.strict;

@@ -74,5 +74,12 @@ enum msgauth_result dkim_key_from_answer(struct arena *arena, const struct dns_r
 					 enum dkim_alg alg, EVP_PKEY **pkey_r,
 					 unsigned int *bits_r, bool *testing_r, bool *strict_r,
 					 const char **reason_r);
+/* The same from TXT records kept from an answer (ARC looks a key up once
+   for several signatures). */
+enum msgauth_result dkim_key_from_txt(struct arena *arena, enum dns_status status,
+				      const char *const *txt, const size_t *lens,
+				      unsigned int count, enum dkim_alg alg, EVP_PKEY **pkey_r,
+				      unsigned int *bits_r, bool *testing_r, bool *strict_r,
+				      const char **reason_r);
 
 #endif

@@ -5,7 +5,8 @@
     /usr/bin/python3 tests/data/msgauth/gen-dkim-fixtures.py
 
 Writes dkim-*.eml (messages signed by dkimpy: both algorithms, both
-canonicalisations, folded and reordered fields, l=) and dkim-keys.txt
+canonicalisations, folded and reordered fields, l=), arc-*.eml (ARC chains
+of one and two sets sealed by dkimpy) and dkim-keys.txt
 ("name TXT-record" lines for the keys in this folder: rsa2048.pem,
 ed25519.pem, rsa1024.pem, rsa512.pem). The keys are test keys, for nothing
 else. Run it again only to change the fixtures; the outputs are committed.
@@ -87,6 +88,17 @@ def main():
                         canonicalize=canon, signature_algorithm=alg,
                         include_headers=headers, length=length)
         (HERE / f"dkim-{name}.eml").write_bytes(sig + MESSAGE)
+    # ARC: relay.example.org checked the message and sealed it (i=1), then
+    # fwd.example.org did the same (i=2)
+    first = b"Authentication-Results: relay.example.org; spf=pass smtp.mailfrom=example.org\r\n" + MESSAGE
+    set1 = dkim.arc_sign(first, b"rsa", b"example.org", private("rsa2048.pem"),
+                         b"relay.example.org", timestamp=1800000000)
+    one = b"".join(set1) + first
+    (HERE / "arc-1.eml").write_bytes(one)
+    second = b"Authentication-Results: fwd.example.org; arc=pass\r\n" + one
+    set2 = dkim.arc_sign(second, b"rsa", b"example.org", private("rsa2048.pem"),
+                         b"fwd.example.org", timestamp=1800000100)
+    (HERE / "arc-2.eml").write_bytes(b"".join(set2) + second)
 
 
 if __name__ == "__main__":

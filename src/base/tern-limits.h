@@ -61,6 +61,9 @@
 						  authentication lookups of one message (RFC 7208 4.6.4
 						  suggests 20 s for SPF) */
 
+/* Default [srs] max_age: how long a rewritten sender takes bounces, seconds */
+#define TERN_DEFAULT_SRS_MAX_AGE         (21 * 24 * 3600)
+
 /* Default [delivery] durations, seconds */
 #define TERN_DEFAULT_BOUNCE_AFTER        (5 * 24 * 3600)
 

@@ -10,6 +10,7 @@ int cmd_alias(int argc, char **argv);
 int cmd_domain(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
 int cmd_sendmail(int argc, char **argv);
+int cmd_dkim(int argc, char **argv);
 
 struct tern_settings;
 /* The pid of the running server (data_dir/tern.pid, written by tern serve),

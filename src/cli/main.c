@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	{ "queue", cmd_queue, "queue list|flush|del [-c FILE] ...       the outbound queue" },
 	{ "sendmail", cmd_sendmail, "sendmail [-c FILE] [-t] [-f FROM] [-i] [RCPT...]   submit a message from stdin" },
 	{ "msg", cmd_msg, "msg inspect|bodystructure|envelope FILE   show how a message parses" },
+	{ "dkim", cmd_dkim, "dkim keygen|show|check DOMAIN [-c FILE]   DKIM keys and their DNS records" },
 };
 
 static void usage(FILE *out)

@@ -26,6 +26,7 @@
 #include "fs.h"
 #include "job-pool.h"
 #include "maildrop.h"
+#include "msgauth-context.h"
 #include "outbound.h"
 #include "queue.h"
 #include "smtp-server.h"
@@ -62,6 +63,7 @@ struct serve {
 	struct deliverer *deliverer;
 	struct outbound *outbound;
 	struct maildrop_pickup *pickup;
+	struct msgauth_context *msgauth;
 	struct event *flush_event;
 	char *pid_path;
 	int pid_fd;
@@ -198,6 +200,10 @@ static int serve_open_stores(struct serve *serve, const char **error_r)
 		return -1;
 	if (queue_open(set->data_dir, &serve->queue, error_r) < 0)
 		return -1;
+	/* SPF/DKIM/DMARC/ARC/SRS: the Public Suffix List, keys, the SRS secret */
+	if (msgauth_context_new(set, &serve->msgauth, error_r) < 0)
+		return -1;
+	smtp_server_set_msgauth(serve->smtp, serve->msgauth);
 	/* threads only now: privileges_drop() wants none before it */
 	serve->pool = job_pool_new(SERVE_JOB_THREADS);
 	if (smtp_server_start(serve->smtp, serve->pool, serve->queue, serve->tls, error_r) < 0)
@@ -333,6 +339,7 @@ static void serve_cleanup(struct serve *serve)
 	maildrop_pickup_stop(&serve->pickup);
 	outbound_stop(&serve->outbound);
 	deliverer_stop(&serve->deliverer);
+	msgauth_context_free(&serve->msgauth);
 	if (serve->pid_fd >= 0) {
 		(void)unlink(serve->pid_path);
 		close(serve->pid_fd);

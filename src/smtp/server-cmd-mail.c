@@ -108,7 +108,9 @@ void smtp_cmd_mail(struct smtp_session *session, struct smtp_command *cmd)
 	trans->params.envid = arena_strdup(trans->arena, mp->envid);
 	trans->params.auth = arena_strdup(trans->arena, mp->auth);
 	trans->limit = (uint64_t)set->limits.message_size;
+	trans->local_origin = relay_allowed(session);
 	session->trans = trans;
+	smtp_msgauth_mail(session);
 	smtp_reply(session, 250, "2.1.0", "Sender <%s> OK", cmd->path.address);
 }
 
@@ -187,6 +189,22 @@ void smtp_cmd_rcpt(struct smtp_session *session, struct smtp_command *cmd)
 		address = cmd->path.address;
 	}
 
+	if (!cmd->path.postmaster) {
+		const char *orig;
+
+		/* a bounce to a sender tern rewrote (SRS) goes back to it */
+		ret = smtp_msgauth_rcpt_srs(session, address, domain, cmd->path.local_part, &orig);
+		if (ret < 0)
+			return;
+		if (ret > 0) {
+			add_target(trans, orig, NULL, cmd);
+			if (trans->rcpt_cmds == 0)
+				trans->first_rcpt = arena_strdup(trans->arena, address);
+			trans->rcpt_cmds++;
+			smtp_reply(session, 250, "2.1.5", "Recipient <%s> OK", address);
+			return;
+		}
+	}
 	local = domain[0] != '[' && accounts_domain_is_local(acc, domain);
 	if (!local) {
 		if (!relay_allowed(session)) {

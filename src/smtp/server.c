@@ -48,7 +48,12 @@ int smtp_server_start(struct smtp_server *server, struct job_pool *pool, struct 
 	server->jobs = job_client_new(pool, server->loop);
 	server->queue = queue;
 	server->tls = tls;
-	return 0;
+	return smtp_msgauth_start(server, error_r);
+}
+
+void smtp_server_set_msgauth(struct smtp_server *server, const struct msgauth_context *ctx)
+{
+	server->msgauth = ctx;
 }
 
 void smtp_server_set_committed_callback(struct smtp_server *server, smtp_committed_cb *cb,
@@ -247,6 +252,7 @@ void smtp_server_free(struct smtp_server **serverp)
 		smtp_session_destroy(server->sessions, "shutdown");
 	/* sessions waiting for a job are freed by its done callback */
 	job_client_free(&server->jobs);
+	smtp_msgauth_stop(server);
 	event_free(server->tick);
 	for (i = 0; i < server->acc_spare_count; i++)
 		accounts_close(&server->acc_spare[i]);

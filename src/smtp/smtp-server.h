@@ -35,6 +35,11 @@ int smtp_server_start(struct smtp_server *server, struct job_pool *pool, struct 
 		      SSL_CTX *tls, const char **error_r);
 void smtp_server_set_committed_callback(struct smtp_server *server, smtp_committed_cb *cb,
 					void *ctx);
+/* Check incoming mail (SPF, DKIM, ARC, DMARC) and drop forged
+   Authentication-Results (src/msgauth); ctx must outlive the server.
+   Call before smtp_server_start(). */
+struct msgauth_context;
+void smtp_server_set_msgauth(struct smtp_server *server, const struct msgauth_context *ctx);
 
 /* Bind one listener of kind TERN_LISTEN_SMTP, _SUBMISSION or _SUBMISSIONS.
    Returns 0, or -1 with *error_r. */

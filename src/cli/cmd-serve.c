@@ -216,6 +216,7 @@ static int serve_open_stores(struct serve *serve, const char **error_r)
 	serve->outbound = outbound_start(set, serve->queue, error_r);
 	if (serve->outbound == NULL)
 		return -1;
+	outbound_set_msgauth(serve->outbound, serve->msgauth);
 	deliverer_set_outbound(serve->deliverer, serve->outbound);
 	serve->pickup = maildrop_pickup_start(set, serve->queue, serve->deliverer, error_r);
 	if (serve->pickup == NULL)

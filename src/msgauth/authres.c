@@ -314,10 +314,19 @@ void authres_add(buf_t *b, const char *method, enum msgauth_result result, const
 	}
 	va_start(args, comment);
 	while ((prop = va_arg(args, const char *)) != NULL) {
+		const unsigned char *nl;
+		size_t col;
+
 		val = va_arg(args, const char *);
 		if (val == NULL)
 			continue;
-		append(b, " ");
+		/* fold before a property that would pass 78 columns (RFC 5322 2.1.1) */
+		nl = b->used == 0 ? NULL : memrchr(b->data, '\n', b->used);
+		col = nl == NULL ? b->used : b->used - (size_t)(nl + 1 - b->data) + 7;
+		if (col + strlen(prop) + strlen(val) + 2 > 78)
+			append(b, "\r\n\t ");
+		else
+			append(b, " ");
 		append(b, prop);
 		append(b, "=");
 		append_value(b, val);

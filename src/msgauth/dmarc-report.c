@@ -434,7 +434,7 @@ int dmarc_reports_generate(struct dmarc_reports *r, const char *org_name,
 	static __thread char error[512];
 	struct arena *arena = arena_new(0);
 	struct parsed_row *rows = NULL, **sorted;
-	unsigned int count = 0, alloc = 0, i, j, reports = 0;
+	unsigned int count = 0, alloc = 0, i, j, reports = 0, handed_on = 0;
 	size_t size, pos = 0;
 	char *data, *tmp;
 	buf_t keep;
@@ -514,12 +514,22 @@ int dmarc_reports_generate(struct dmarc_reports *r, const char *org_name,
 					if (sorted[k]->row.when < until)
 						sorted[k]->handed_on = true;
 				}
+				handed_on++;
 			}
 		}
 		reports++;
 		buf_free(&xml);
 		buf_free(&gz);
 		free(group);
+	}
+	if (handed_on == 0) {
+		/* nothing changes: the file stays as it is */
+		pthread_mutex_unlock(&r->lock);
+		free(sorted);
+		free(rows);
+		free(data);
+		arena_free(&arena);
+		return 0;
 	}
 	/* keep the rest (newer, not handed on, torn): a new file renamed over */
 	buf_init(&keep, BUF_MAX_UNLIMITED);

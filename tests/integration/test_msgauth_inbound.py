@@ -254,3 +254,56 @@ def test_arc_chain_validated(mx):
                             ma.dkimpy_private("rsa2048.pem"), b"relay.example.org")
     send(mx, (b"".join(sets) + msg.replace(b"sealed", b"sealed 2")).replace(b"Hello", b"Bye"))
     assert ma.result_of(ma.ours(delivered(mx, "sealed 2")), "arc") == "fail"
+
+
+def test_dmarc_aggregate_report(servers):
+    """Reports on: the records of a day that is over become a report mailed
+    to the rua= address (which agreed to take example.org's, RFC 7489 7.1);
+    the XML is read with the standard library's parser."""
+    import gzip
+    import xml.etree.ElementTree as ET
+
+    zone = base_zone()
+    zone["_dmarc.example.org"] = {"TXT": ["v=DMARC1; p=reject; rua=mailto:dmarc@example.test"]}
+    zone["example.org._report._dmarc.example.test"] = {"TXT": ["v=DMARC1"]}
+    dns = dnsserver.DNSServer(zone)
+    port = dns.start()
+    try:
+        srv = servers.start(users={BOB: "pw", "dmarc@example.test": "pw"},
+                            extra=f'[delivery]\nnameserver = "127.0.0.1:{port}"\n'
+                                  '[dmarc]\nreports = true\nreport_org = "Example Receiver"\n')
+        signed = ma.dkimpy_sign(message("report 1"), "rsa", "example.org", "rsa2048.pem")
+        assert send(srv, signed)[0] == 250
+        assert send(srv, message("report 2"))[0] == 250
+        assert send(srv, message("report 3"), sender="bounce@other.test")[0] == 550
+        delivered(srv, "report 2")
+        srv.stop()
+        # the day is over: move the records one day back, as tomorrow would see them
+        path = srv.data_dir / "dmarc" / "records"
+        lines = path.read_text().splitlines()
+        assert len(lines) == 3, lines
+        path.write_text("".join(
+            " ".join([w[0], str(int(w[1]) - 86400)] + w[2:]) + "\n"
+            for w in (line.split(" ") for line in lines)))
+        srv.start()
+        msgs = srv.wait_messages("dmarc@example.test", 1)
+        report = srv.parsed(msgs[0])
+        assert report["Subject"].startswith("Report Domain: example.org Submitter: Example Receiver")
+        assert report["From"] == "noreply-dmarc@mx.example.test"
+        parts = [p for p in report.iter_attachments() if p.get_content_type() == "application/gzip"]
+        assert len(parts) == 1
+        assert parts[0].get_filename().startswith("Example Receiver!example.org!")
+        root = ET.fromstring(gzip.decompress(parts[0].get_content()))
+        assert root.findtext("report_metadata/org_name") == "Example Receiver"
+        assert root.findtext("policy_published/domain") == "example.org"
+        assert root.findtext("policy_published/p") == "reject"
+        rows = root.findall("record")
+        assert sum(int(r.findtext("row/count")) for r in rows) == 3
+        dispositions = sorted(r.findtext("row/policy_evaluated/disposition") for r in rows)
+        assert dispositions == ["none", "none", "reject"]
+        assert all(r.findtext("identifiers/header_from") == "example.org" for r in rows)
+        assert any(r.findtext("auth_results/dkim/result") == "pass" for r in rows)
+        # handed on: the records are gone
+        assert path.read_text() == ""
+    finally:
+        dns.stop()

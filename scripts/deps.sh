@@ -11,7 +11,8 @@ build="cmake make gcc pkg-config libevent-dev libssl-dev libc-ares-dev libsqlite
 # opendkim-tools: the independent implementations the sender-authentication tests compare with
 test="$build libcmocka-dev python3-pytest swaks libnet-ssleay-perl dovecot-imapd postfix python3-dkim python3-nacl python3-authres python3-dnspython python3-spf opendkim-tools"
 fuzz="$build clang libclang-rt-14-dev"
-bench="$build libgmime-3.0-dev postfix"
+# dnsmasq and python3-dkim: the sender-authentication benchmark (bench/msgauth)
+bench="$build libgmime-3.0-dev postfix dnsmasq python3-dkim"
 
 case "$1" in
 build|run) want="$build" ;;

@@ -85,11 +85,32 @@ int dkim_sign_message(const struct dkim_signer *signer, const unsigned char *msg
 	struct arena *arena = arena_new(0);
 	struct msg_header hdr;
 	struct dkim_body_hasher bh;
-	unsigned char digest[EVP_MAX_MD_SIZE], hash[EVP_MAX_MD_SIZE];
-	unsigned int digest_len, hash_len, n = 0, i, k;
-	const char **names;
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int digest_len;
 	uint64_t total;
-	size_t body_start = dkim_header_end(msg, size), col, b_pos;
+	size_t body_start = dkim_header_end(msg, size);
+	int ret;
+
+	msg_header_parse_block(arena, msg, body_start, 0, TERN_MIME_MAX_HEADER_FIELDS, false, &hdr);
+	dkim_body_hasher_init(&bh, DKIM_CANON_RELAXED, false, UINT64_MAX);
+	dkim_body_hasher_feed(&bh, msg + body_start, size - body_start);
+	dkim_body_hasher_finish(&bh, digest, &digest_len, &total);
+	ret = dkim_sign_header(signer, &hdr, (const char *)msg, digest, digest_len, headers,
+			       arc_instance, now, out, error_r);
+	arena_free(&arena);
+	return ret;
+}
+
+int dkim_sign_header(const struct dkim_signer *signer, const struct msg_header *hdr,
+		     const char *raw, const unsigned char *digest, unsigned int digest_len,
+		     const char *const *headers, unsigned int arc_instance, time_t now,
+		     buf_t *out, const char **error_r)
+{
+	struct arena *arena = arena_new(0);
+	unsigned char hash[EVP_MAX_MD_SIZE];
+	unsigned int hash_len, n = 0, i, k;
+	const char **names;
+	size_t col, b_pos;
 	buf_t field, sig, b64;
 	int ret = -1;
 
@@ -98,22 +119,16 @@ int dkim_sign_message(const struct dkim_signer *signer, const unsigned char *msg
 		arena_free(&arena);
 		return -1;
 	}
-	msg_header_parse_block(arena, msg, body_start, 0, TERN_MIME_MAX_HEADER_FIELDS, false, &hdr);
-
-	dkim_body_hasher_init(&bh, DKIM_CANON_RELAXED, false, UINT64_MAX);
-	dkim_body_hasher_feed(&bh, msg + body_start, size - body_start);
-	dkim_body_hasher_finish(&bh, digest, &digest_len, &total);
-
 	/* the h= list: each protected name once more than it occurs */
 	names = arena_new_array(arena, const char *, TERN_DKIM_MAX_SIGNED_FIELDS);
 	for (i = 0; headers[i] != NULL; i++) {
-		unsigned int count = msg_header_count(&hdr, headers[i]);
+		unsigned int count = msg_header_count(hdr, headers[i]);
 
 		for (k = 0; k <= count && n < TERN_DKIM_MAX_SIGNED_FIELDS - 8; k++)
 			names[n++] = headers[i];
 	}
 	for (i = 0; signed_if_present[i] != NULL; i++) {
-		unsigned int count = msg_header_count(&hdr, signed_if_present[i]);
+		unsigned int count = msg_header_count(hdr, signed_if_present[i]);
 
 		for (k = 0; k < count && n < TERN_DKIM_MAX_SIGNED_FIELDS; k++)
 			names[n++] = signed_if_present[i];
@@ -146,7 +161,7 @@ int dkim_sign_message(const struct dkim_signer *signer, const unsigned char *msg
 	if (ret < 0)
 		i_panic("dkim: unlimited buffer full");
 
-	hash_len = dkim_header_hash(DKIM_CANON_RELAXED, signer->alg, &hdr, (const char *)msg,
+	hash_len = dkim_header_hash(DKIM_CANON_RELAXED, signer->alg, hdr, raw,
 				    names, n, (const char *)field.data, field.used, b_pos, b_pos,
 				    hash);
 	if (dkim_sign_hash(signer->pkey, signer->alg, hash, hash_len, &sig, error_r) < 0) {

@@ -188,6 +188,14 @@ int dkim_sign_message(const struct dkim_signer *signer, const unsigned char *msg
 		      const char *const *headers, unsigned int arc_instance, time_t now,
 		      buf_t *out, const char **error_r);
 
+/* The same from a parsed header block (hdr of raw, as
+   msg_header_parse_block gives it) and the relaxed SHA-256 body hash of the
+   body (dkim_body_hasher): for a message that streamed past. */
+int dkim_sign_header(const struct dkim_signer *signer, const struct msg_header *hdr,
+		     const char *raw, const unsigned char *digest, unsigned int digest_len,
+		     const char *const *headers, unsigned int arc_instance, time_t now,
+		     buf_t *out, const char **error_r);
+
 /* Where a message's header ends: the offset of the first body byte (after
    the empty line), or size when there is no body. */
 size_t dkim_header_end(const unsigned char *msg, size_t size);

@@ -8,6 +8,7 @@
 #include "arc.h"
 #include "arena.h"
 #include "authres.h"
+#include "dkim-keys.h"
 #include "dkim-verify.h"
 #include "dmarc-report.h"
 #include "dmarc.h"
@@ -21,6 +22,7 @@
 
 #include <arpa/inet.h>
 #include <event2/event.h>
+#include <openssl/evp.h>
 #include <netinet/in.h>
 #include <stdio.h>
 
@@ -55,6 +57,12 @@ struct msgauth_inbound {
 	struct dmarc_lookup *dmarc;
 	const char *from_domain;     /* the RFC5322.From domain */
 	const char *from_problem;    /* why there is none */
+
+	/* signing mail of local origin: the body hash made on the way */
+	bool signing;
+	struct dkim_body_hasher sign_hasher;
+	unsigned char sign_digest[EVP_MAX_MD_SIZE];
+	unsigned int sign_digest_len;
 
 	bool finishing, decided;
 	struct event *timer, *deliver_ev;
@@ -170,6 +178,13 @@ static void header_done(struct msgauth_inbound *in, buf_t *out)
 	in->forged = authres_remove_forged((const char *)in->header.data, in->header.used,
 					   in->ctx->authserv_id, out);
 	in->hstate = HEADER_BODY;
+	if (in->p.sign && set->dkim_sign) {
+		find_from_domain(in);
+		if (in->from_domain != NULL) {
+			in->signing = true;
+			dkim_body_hasher_init(&in->sign_hasher, DKIM_CANON_RELAXED, false, UINT64_MAX);
+		}
+	}
 	if (!in->p.verify)
 		return;
 	if (set->dkim_verify || set->dmarc_verify) {
@@ -181,7 +196,8 @@ static void header_done(struct msgauth_inbound *in, buf_t *out)
 		arc_verifier_header(in->arc, &in->hdr, (const char *)in->header.data);
 	}
 	if (set->dmarc_verify && in->ctx->psl != NULL) {
-		find_from_domain(in);
+		if (in->from_domain == NULL && in->from_problem == NULL)
+			find_from_domain(in);
 		if (in->from_domain != NULL)
 			in->dmarc = dmarc_lookup_start(in->arena, &in->dns, in->ctx->psl,
 						       in->from_domain, dmarc_done, in);
@@ -190,6 +206,8 @@ static void header_done(struct msgauth_inbound *in, buf_t *out)
 
 static void body(struct msgauth_inbound *in, const void *data, size_t len)
 {
+	if (in->signing)
+		dkim_body_hasher_feed(&in->sign_hasher, data, len);
 	if (in->dkim != NULL)
 		dkim_verifier_body(in->dkim, data, len);
 	if (in->arc != NULL)
@@ -286,6 +304,12 @@ int msgauth_inbound_finish(struct msgauth_inbound *in, buf_t *out, msgauth_inbou
 	}
 	in->cb = cb;
 	in->cb_ctx = ctx;
+	if (in->signing) {
+		uint64_t total;
+
+		dkim_body_hasher_finish(&in->sign_hasher, in->sign_digest, &in->sign_digest_len,
+					&total);
+	}
 	in->dkim_done = in->dkim == NULL || dkim_verifier_body_end(in->dkim);
 	in->arc_done = in->arc == NULL || arc_verifier_body_end(in->arc);
 	in->deliver_ev = event_new(in->base, -1, 0, deliver, in);
@@ -489,6 +513,33 @@ static void check_complete(struct msgauth_inbound *in)
 	event_active(in->deliver_ev, EV_TIMEOUT, 0);
 }
 
+int msgauth_inbound_sign(struct msgauth_inbound *in, buf_t *out)
+{
+	struct dkim_signer *signers;
+	const char *error;
+	unsigned int n, i;
+	int count = 0;
+	char *domain;
+
+	if (!in->signing || in->sign_digest_len == 0)
+		return 0;
+	domain = arena_strdup(in->arena, in->from_domain);
+	i_str_lower(domain);
+	n = dkim_keystore_signers(in->ctx->keys, domain, &signers);
+	for (i = 0; i < n; i++) {
+		if (dkim_sign_header(&signers[i], &in->hdr, (const char *)in->header.data,
+				     in->sign_digest, in->sign_digest_len,
+				     dkim_default_signed_headers, 0, time(NULL), out, &error) < 0)
+			log_error("msgauth", "dkim signing failed domain=%s selector=%s error=%s",
+				  domain, signers[i].selector, error);
+		else
+			count++;
+	}
+	if (n > 0)
+		dkim_signers_free(signers, n);
+	return count;
+}
+
 void msgauth_inbound_free(struct msgauth_inbound **inp)
 {
 	struct msgauth_inbound *in = *inp;
@@ -501,6 +552,8 @@ void msgauth_inbound_free(struct msgauth_inbound **inp)
 	dkim_verifier_free(&in->dkim);
 	arc_verifier_free(&in->arc);
 	dmarc_lookup_free(&in->dmarc);
+	if (in->signing)
+		dkim_body_hasher_deinit(&in->sign_hasher);
 	if (in->timer != NULL)
 		event_free(in->timer);
 	if (in->deliver_ev != NULL)

@@ -59,6 +59,8 @@ struct msgauth_inbound_params {
 	const char *mail_from;        /* "" for the null sender */
 	bool verify;                  /* run the checks (port 25, neither authenticated nor
 	                                 from relay.networks); false: removal of forgeries only */
+	bool sign;                    /* of local origin: prepare its DKIM signatures
+	                                 (msgauth_inbound_sign) */
 	time_t now;
 	unsigned int random_pct;      /* DMARC pct= sampling: [0, 100) */
 };
@@ -76,6 +78,12 @@ int msgauth_inbound_feed(struct msgauth_inbound *in, const void *data, size_t le
    out's maximum is passed (then cb is not called). */
 int msgauth_inbound_finish(struct msgauth_inbound *in, buf_t *out, msgauth_inbound_cb *cb,
 			   void *ctx);
+/* After the verdict, for a message of local origin: its DKIM-Signature
+   fields (one per key of its From domain, [dkim] sign), appended to out.
+   The private-key work happens here: call it where blocking is fine (the
+   commit job), while nothing else uses the check. Returns how many. */
+int msgauth_inbound_sign(struct msgauth_inbound *in, buf_t *out);
+
 /* Cancels everything (no callback); NULL-safe; sets *in NULL. */
 void msgauth_inbound_free(struct msgauth_inbound **in);
 

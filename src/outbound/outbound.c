@@ -285,6 +285,7 @@ void outbound_submit(struct outbound *ob, const char *queue_id, const struct que
 	e->auth_user = NULL;
 	e->client = NULL;
 	e->auth_results = arena_strdup(arena, env->auth_results);
+	e->dkim_signatures = arena_strdup(arena, env->dkim_signatures);
 	e->rcpts = arena_new_array(arena, struct queue_rcpt, env->rcpt_count);
 	for (i = 0; i < env->rcpt_count; i++) {
 		e->rcpts[i] = env->rcpts[i];
@@ -1127,7 +1128,11 @@ static int ob_sign(struct ob_session *s, struct ob_job *job, const unsigned char
 	if (ctx == NULL)
 		return 0;
 	buf_reset(&s->auth);
-	if (*data == s->msg) {
+	if (*data == s->msg && sub->env->dkim_signatures != NULL) {
+		/* signed when it was queued */
+		if (buf_append_str(&s->auth, sub->env->dkim_signatures) < 0)
+			return -1;
+	} else if (*data == s->msg) {
 		if (!sub->dkim_made) {
 			(void)outbound_dkim_sign(ctx, sub->env, *data, *size, &sub->dkim);
 			sub->dkim_made = true;

@@ -396,6 +396,8 @@ static void commit_run(void *ctx)
 	struct smtp_transaction *trans = session->trans;
 	const char *error;
 
+	/* DKIM signing of our users' mail: CPU work, here off the event loop */
+	smtp_msgauth_sign(trans);
 	if (queue_commit(&trans->writer, &trans->env, &error) < 0)
 		trans->commit_error = i_strdup(error);
 	else

@@ -68,6 +68,8 @@ void smtp_msgauth_mail(struct smtp_session *session)
 	   relay.networks are ours (their forged Authentication-Results
 	   fields go all the same) */
 	p.verify = session->kind == TERN_LISTEN_SMTP && !trans->local_origin;
+	/* ours: its DKIM signatures are made in the commit job */
+	p.sign = trans->local_origin;
 	p.now = time(NULL);
 	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd))
 		rnd = (uint32_t)random();
@@ -141,6 +143,18 @@ static void verdict_cb(const struct msgauth_verdict *v, void *ctx)
 	trans->auth_results = arena_strdup(trans->arena, v->auth_results);
 	trans->quarantine = v->action == MSGAUTH_QUARANTINE;
 	smtp_data_commit(session);
+}
+
+void smtp_msgauth_sign(struct smtp_transaction *trans)
+{
+	buf_t sigs;
+
+	if (trans->auth == NULL || !trans->local_origin)
+		return;
+	buf_init(&sigs, BUF_MAX_UNLIMITED);
+	if (msgauth_inbound_sign(trans->auth, &sigs) > 0)
+		trans->env.dkim_signatures = arena_strndup(trans->arena, sigs.data, sigs.used);
+	buf_free(&sigs);
 }
 
 int smtp_msgauth_rcpt_srs(struct smtp_session *session, const char *address,

@@ -212,6 +212,9 @@ int smtp_msgauth_filter(struct smtp_transaction *trans, const unsigned char **da
 /* The end of data: false when there are no checks (commit now); true when
    the verdict will come (then smtp_data_commit, or the rejection). */
 bool smtp_msgauth_finish(struct smtp_session *session);
+/* In the commit job (a pool thread): the DKIM signatures of a message of
+   local origin, into trans->env. */
+void smtp_msgauth_sign(struct smtp_transaction *trans);
 /* RCPT to an SRS address of ours: 1 with the original address in
    *orig_r, 0 when it is no SRS address, -1 after replying with an error. */
 int smtp_msgauth_rcpt_srs(struct smtp_session *session, const char *address,

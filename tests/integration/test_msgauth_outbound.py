@@ -168,3 +168,33 @@ def test_forwarded_mail_is_arc_sealed_with_srs(net, forwarder):
         assert code == 550, text
     wait_until(lambda: back.messages, what=lambda: forwarder.log()[-3000:])
     assert back.messages[0]["rcpts"] == ["RCPT TO:<alice@example.org>"]
+
+
+def test_signed_at_send_time_when_not_at_queue_time(net):
+    """`tern sendmail` queues without the server: outbound signs when it
+    sends. A body converted to 7 bits for a server without 8BITMIME is
+    signed as converted."""
+    import subprocess
+    a = net.sender()
+    publish(a, net, "a.test")
+    fake = receive_at(net, "b.test", "127.0.0.3")
+    res = subprocess.run([a.tern_bin, "sendmail", "-c", str(a.config), "-f", ALICE, CAROL],
+                         input=f"From: {ALICE}\nTo: {CAROL}\nSubject: via sendmail\n\nhi\n".encode(),
+                         capture_output=True, timeout=30)
+    assert res.returncode == 0, res.stderr
+    wait_until(lambda: fake.messages, what=lambda: a.log()[-3000:])
+    results = ma.dkimpy_verify_all(fake.messages[0]["data"], net.zone)
+    assert len(results) == 2 and all(ok for _, _, ok in results), results
+
+    old = net.fake("127.0.0.6", extensions=["PIPELINING", "SIZE 10485760"])
+    net.zone["c.test"] = {"MX": [(10, "mx.c.test")]}
+    net.zone["mx.c.test"] = {"A": ["127.0.0.6"]}
+    msg = (f"From: {ALICE}\r\nTo: dan@c.test\r\nSubject: 8-bit\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"
+           "\r\nGr\u00fc\u00dfe aus K\u00f6ln\r\n").encode()
+    submit(a, "dan@c.test", msg=msg)
+    wait_until(lambda: old.messages, what=lambda: a.log()[-3000:])
+    data = old.messages[0]["data"]
+    assert b"quoted-printable" in data and not any(c > 127 for c in data)
+    results = ma.dkimpy_verify_all(data, net.zone)
+    assert len(results) == 2 and all(ok for _, _, ok in results), results

@@ -202,7 +202,7 @@ static unsigned int seal_hash(const struct raw_field *fields, unsigned int count
 	unsigned int i, out_len = 0;
 	buf_t b, last;
 
-	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+	if (md == NULL || EVP_DigestInit_ex(md, dkim_md(false), NULL) != 1)
 		i_fatal("arc: cannot start a digest");
 	buf_init(&b, BUF_MAX_UNLIMITED);
 	buf_init(&last, BUF_MAX_UNLIMITED);

@@ -101,7 +101,7 @@ void dkim_body_hasher_init(struct dkim_body_hasher *h, enum dkim_canon canon, bo
 	h->canon = canon;
 	h->limit = limit;
 	h->md = EVP_MD_CTX_new();
-	if (h->md == NULL || EVP_DigestInit_ex(h->md, sha1 ? EVP_sha1() : EVP_sha256(), NULL) != 1)
+	if (h->md == NULL || EVP_DigestInit_ex(h->md, dkim_md(sha1), NULL) != 1)
 		i_fatal("dkim: cannot start a digest");
 }
 

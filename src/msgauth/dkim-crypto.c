@@ -8,6 +8,24 @@
 
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
+#include <pthread.h>
+
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+static EVP_MD *md_sha256, *md_sha1;
+
+static void md_fetch(void)
+{
+	md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	md_sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+	if (md_sha256 == NULL || md_sha1 == NULL)
+		i_fatal("dkim: OpenSSL has no SHA-256 or SHA-1");
+}
+
+const EVP_MD *dkim_md(bool sha1)
+{
+	pthread_once(&md_once, md_fetch);
+	return sha1 ? md_sha1 : md_sha256;
+}
 
 /* How many bytes of a field are its final line break (CRLF or LF). */
 static size_t line_break_len(const char *field, size_t len)
@@ -37,7 +55,7 @@ unsigned int dkim_header_hash(enum dkim_canon canon, enum dkim_alg alg,
 	buf_t b;
 
 	if (md == NULL ||
-	    EVP_DigestInit_ex(md, alg == DKIM_ALG_RSA_SHA1 ? EVP_sha1() : EVP_sha256(), NULL) != 1)
+	    EVP_DigestInit_ex(md, dkim_md(alg == DKIM_ALG_RSA_SHA1), NULL) != 1)
 		i_fatal("dkim: cannot start a digest");
 	buf_init(&b, BUF_MAX_UNLIMITED);
 	for (i = 0; i < count; i++) {
@@ -109,8 +127,7 @@ bool dkim_verify_hash(EVP_PKEY *pkey, enum dkim_alg alg, const unsigned char *ha
 
 		if (ctx != NULL && EVP_PKEY_verify_init(ctx) == 1 &&
 		    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
-		    EVP_PKEY_CTX_set_signature_md(ctx, alg == DKIM_ALG_RSA_SHA1 ?
-						  EVP_sha1() : EVP_sha256()) == 1 &&
+		    EVP_PKEY_CTX_set_signature_md(ctx, dkim_md(alg == DKIM_ALG_RSA_SHA1)) == 1 &&
 		    EVP_PKEY_verify(ctx, sig, sig_len, hash, hash_len) == 1)
 			ok = true;
 		EVP_PKEY_CTX_free(ctx);
@@ -142,7 +159,7 @@ int dkim_sign_hash(EVP_PKEY *pkey, enum dkim_alg alg, const unsigned char *hash,
 
 		if (ctx != NULL && EVP_PKEY_sign_init(ctx) == 1 &&
 		    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
-		    EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1 &&
+		    EVP_PKEY_CTX_set_signature_md(ctx, dkim_md(false)) == 1 &&
 		    EVP_PKEY_sign(ctx, NULL, &sig_len, hash, hash_len) == 1) {
 			p = buf_reserve(out, sig_len);
 			if (p != NULL && EVP_PKEY_sign(ctx, p, &sig_len, hash, hash_len) == 1) {

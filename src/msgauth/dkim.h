@@ -41,6 +41,12 @@ enum dkim_key_type {
 /* "rsa-sha256", "ed25519-sha256", "rsa-sha1" */
 const char *dkim_alg_name(enum dkim_alg alg);
 
+/* SHA-256 (or SHA-1) fetched once from OpenSSL's default provider: OpenSSL
+   3 looks EVP_sha256() up again at every use, under a global lock, which
+   shows when every message hashes a dozen times. */
+typedef struct evp_md_st EVP_MD;
+const EVP_MD *dkim_md(bool sha1);
+
 /* A DKIM-Signature field (RFC 6376 3.5), or an ARC-Message-Signature
    (RFC 8617 4.1.2: the same tags with i= an instance number and no v=). */
 struct dkim_signature {

@@ -356,14 +356,33 @@ void authres_finish(buf_t *b)
 
 /* ---- forgeries ---- */
 
+static bool has_results_word(const char *raw, size_t len)
+{
+	const char *p = raw, *end = raw + len;
+
+	while ((p = memchr(p, '-', (size_t)(end - p))) != NULL) {
+		if ((size_t)(end - p) >= 8 && i_strncasecmp(p, "-results", 8) == 0)
+			return true;
+		p++;
+	}
+	return false;
+}
+
 unsigned int authres_remove_forged(const char *raw, size_t len, const char *authserv_id,
 				   buf_t *out)
 {
-	struct arena *arena = arena_new(0);
+	struct arena *arena;
 	struct msg_header hdr;
 	unsigned int i, removed = 0;
 	size_t pos = 0;
 
+	/* almost every message has none: no parse then (any case counts) */
+	if (!has_results_word(raw, len)) {
+		if (buf_append(out, raw, len) < 0)
+			i_panic("authres: buffer full");
+		return 0;
+	}
+	arena = arena_new(0);
 	msg_header_parse_block(arena, raw, len, 0, TERN_MIME_MAX_HEADER_FIELDS, false, &hdr);
 	for (i = 0; i < hdr.count; i++) {
 		const struct msg_header_field *f = &hdr.fields[i];

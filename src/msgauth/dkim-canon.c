@@ -94,6 +94,30 @@ static inline void emit_content(struct dkim_body_hasher *h, unsigned char c)
 	emit(h, c);
 }
 
+/* A run of n content bytes (no CR, LF, or WSP in relaxed): the held line
+   ends and WSP first, then the run in one go. */
+static void emit_run(struct dkim_body_hasher *h, const unsigned char *p, size_t n)
+{
+	size_t take;
+
+	emit_content(h, p[0]);
+	p++;
+	n--;
+	/* hashed up to the limit, counted all the same */
+	take = h->total < h->limit ? (size_t)I_MIN((uint64_t)n, h->limit - h->total) : 0;
+	h->total += n;
+	while (take > 0) {
+		size_t room = sizeof(h->stage) - h->staged, k = I_MIN(room, take);
+
+		memcpy(h->stage + h->staged, p, k);
+		h->staged += k;
+		p += k;
+		take -= k;
+		if (h->staged == sizeof(h->stage))
+			stage_flush(h);
+	}
+}
+
 void dkim_body_hasher_init(struct dkim_body_hasher *h, enum dkim_canon canon, bool sha1,
 			   uint64_t limit)
 {
@@ -111,8 +135,21 @@ void dkim_body_hasher_feed(struct dkim_body_hasher *h, const void *data, size_t 
 	bool relaxed = h->canon == DKIM_CANON_RELAXED;
 
 	while (p < end) {
-		unsigned char c = *p++;
+		unsigned char c = *p;
 
+		if (!h->pending_cr && c != '\r' && c != '\n' &&
+		    !(relaxed && (c == ' ' || c == '\t'))) {
+			/* the common case: a run of ordinary text */
+			const unsigned char *q = p + 1;
+
+			while (q < end && *q != '\r' && *q != '\n' &&
+			       !(relaxed && (*q == ' ' || *q == '\t')))
+				q++;
+			emit_run(h, p, (size_t)(q - p));
+			p = q;
+			continue;
+		}
+		p++;
 		if (h->pending_cr) {
 			h->pending_cr = false;
 			if (c == '\n') {

@@ -13,6 +13,63 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <pthread.h>
+
+/* Decoded RSA keys by their record bytes: OpenSSL 3 takes tens of
+   microseconds to decode a SubjectPublicKeyInfo, and the same key signs
+   message after message. Direct-mapped, keyed by the p= bytes themselves,
+   so a changed record is simply another entry. */
+#define KEY_CACHE_SIZE 256
+#define KEY_CACHE_MAX_BYTES 2048
+
+struct key_cache_entry {
+	unsigned char der[KEY_CACHE_MAX_BYTES];
+	size_t len;
+	EVP_PKEY *pkey;
+	unsigned int bits;
+};
+
+static pthread_mutex_t key_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct key_cache_entry key_cache[KEY_CACHE_SIZE];
+
+static unsigned int key_hash(const unsigned char *p, size_t len)
+{
+	unsigned int h = 2166136261u;   /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h % KEY_CACHE_SIZE;
+}
+
+static EVP_PKEY *key_cache_get(const unsigned char *der, size_t len, unsigned int *bits_r)
+{
+	struct key_cache_entry *e = &key_cache[key_hash(der, len)];
+	EVP_PKEY *pkey = NULL;
+
+	pthread_mutex_lock(&key_cache_lock);
+	if (e->pkey != NULL && e->len == len && memcmp(e->der, der, len) == 0 &&
+	    EVP_PKEY_up_ref(e->pkey) == 1) {
+		pkey = e->pkey;
+		*bits_r = e->bits;
+	}
+	pthread_mutex_unlock(&key_cache_lock);
+	return pkey;
+}
+
+static void key_cache_put(const unsigned char *der, size_t len, EVP_PKEY *pkey, unsigned int bits)
+{
+	struct key_cache_entry *e = &key_cache[key_hash(der, len)];
+
+	if (len > KEY_CACHE_MAX_BYTES || EVP_PKEY_up_ref(pkey) != 1)
+		return;
+	pthread_mutex_lock(&key_cache_lock);
+	EVP_PKEY_free(e->pkey);
+	memcpy(e->der, der, len);
+	e->len = len;
+	e->pkey = pkey;
+	e->bits = bits;
+	pthread_mutex_unlock(&key_cache_lock);
+}
 
 const char *dkim_alg_name(enum dkim_alg alg)
 {
@@ -446,6 +503,8 @@ EVP_PKEY *dkim_key_load(const struct dkim_key *key, enum dkim_alg alg, unsigned 
 		*bits_r = 256;
 		return pkey;
 	}
+	if ((pkey = key_cache_get(key->pub, key->pub_len, bits_r)) != NULL)
+		return pkey;
 	/* 3.6.1 says RSAPublicKey, but every signer publishes the
 	   SubjectPublicKeyInfo: take either */
 	p = key->pub;
@@ -467,5 +526,6 @@ EVP_PKEY *dkim_key_load(const struct dkim_key *key, enum dkim_alg alg, unsigned 
 		*error_r = "RSA key under 1024 bits (RFC 8301)";
 		return NULL;
 	}
+	key_cache_put(key->pub, key->pub_len, pkey, *bits_r);
 	return pkey;
 }

@@ -52,7 +52,8 @@ struct msgauth_inbound {
 
 	struct dkim_verifier *dkim;
 	bool dkim_done;
-	struct arc_verifier *arc;
+	struct arc_verifier *arc;      /* only when the message has ARC fields */
+	bool arc_checked;
 	bool arc_done;
 	struct dmarc_lookup *dmarc;
 	const char *from_domain;     /* the RFC5322.From domain */
@@ -191,7 +192,10 @@ static void header_done(struct msgauth_inbound *in, buf_t *out)
 		in->dkim = dkim_verifier_new(in->arena, &in->dns, in->p.now, dkim_done, in);
 		dkim_verifier_header(in->dkim, &in->hdr, (const char *)in->header.data);
 	}
-	if (set->arc_verify) {
+	in->arc_checked = set->arc_verify;
+	if (set->arc_verify && (msg_header_count(&in->hdr, "ARC-Seal") > 0 ||
+				msg_header_count(&in->hdr, "ARC-Message-Signature") > 0 ||
+				msg_header_count(&in->hdr, "ARC-Authentication-Results") > 0)) {
 		in->arc = arc_verifier_new(in->arena, &in->dns, in->p.now, arc_done, in);
 		arc_verifier_header(in->arc, &in->hdr, (const char *)in->header.data);
 	}
@@ -472,7 +476,7 @@ static void decide(struct msgauth_inbound *in)
 				    "header.b", b8[0] != '\0' ? b8 : NULL, NULL);
 		}
 	}
-	if (in->arc != NULL)
+	if (in->arc_checked)
 		authres_add(&ar, "arc", v->arc, v->arc == MSGAUTH_PASS ?
 			    arena_printf(in->arena, "i=%u sealer %s", arc_n, sealer) : arc_reason,
 			    NULL);

@@ -125,8 +125,11 @@ struct dns_resolver *dns_resolver_new(struct event_base *base,
 	opts.sock_state_cb_data = r;
 	opts.timeout = set != NULL && set->timeout_msecs > 0 ? (int)set->timeout_msecs : 3000;
 	opts.tries = set != NULL && set->tries > 0 ? (int)set->tries : 2;
-	/* ARES_FLAG_NOSEARCH: names are always fully qualified mail domains */
-	opts.flags = ARES_FLAG_NOSEARCH;
+	/* ARES_FLAG_NOSEARCH: names are always fully qualified mail domains;
+	   ARES_FLAG_STAYOPEN: keep the UDP socket between bursts of lookups
+	   (every incoming message makes a few: a socket, fcntl, connect and
+	   epoll changes each time otherwise) */
+	opts.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_STAYOPEN;
 	optmask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS;
 	ret = ares_init_options(&r->channel, &opts, optmask);
 	if (ret != ARES_SUCCESS) {

@@ -278,12 +278,13 @@ static void test_authres_forged(void **state)
 		"Authentication-Results: MX.example.net; spf=pass\r\n"
 		"Authentication-Results: other.example; dkim=pass\r\n"
 		"Authentication-Results: (c) mx.example.net;\r\n\tdkim=pass\r\n"
+		"AUTHENTICATION-ReSuLtS: mx.example.net; dmarc=pass\r\n"
 		"Subject: hi\r\n"
 		"\r\n";
 	buf_t out;
 
 	buf_init(&out, 4096);
-	assert_int_equal(authres_remove_forged(header, strlen(header), "mx.example.net", &out), 2);
+	assert_int_equal(authres_remove_forged(header, strlen(header), "mx.example.net", &out), 3);
 	assert_string_equal(buf_str(&out), "Received: by x\r\n"
 			    "Authentication-Results: other.example; dkim=pass\r\n"
 			    "Subject: hi\r\n\r\n");

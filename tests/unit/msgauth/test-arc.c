@@ -11,6 +11,7 @@
 #include "arena.h"
 #include "arc.h"
 #include "authres.h"
+#include "tag-list.h"
 #include "header-parser.h"
 #include "fake-dns.h"
 
@@ -219,6 +220,61 @@ static void test_tern_seal(void **state)
 	buf_free(&sealed);
 }
 
+static void test_seal_parse(void **state)
+{
+	struct arena *arena = arena_new(0);
+	struct arc_seal s;
+	const char *error, *v;
+	size_t payload;
+
+	v = " i=2; a=rsa-sha256; cv=pass; d=Example.ORG; s=Sel;\r\n t=1800000000; b=YW Jj";
+	assert_int_equal(arc_seal_parse(arena, v, strlen(v), &s, &error), 0);
+	assert_int_equal(s.instance, 2);
+	assert_int_equal(s.cv, ARC_CV_PASS);
+	assert_string_equal(s.domain, "example.org");
+	assert_string_equal(s.selector, "sel");
+	assert_int_equal(s.timestamp, 1800000000);
+	assert_int_equal(s.b_len, 3);
+	assert_memory_equal(v + s.b_start, "YW Jj", 5);
+#define SEAL_BAD(t) assert_int_equal(arc_seal_parse(arena, t, strlen(t), &s, &error), -1)
+	SEAL_BAD("i=0; a=rsa-sha256; cv=none; d=x.test; s=s; b=YQ==");
+	SEAL_BAD("i=51; a=rsa-sha256; cv=none; d=x.test; s=s; b=YQ==");
+	SEAL_BAD("i=1; a=rsa-sha256; cv=maybe; d=x.test; s=s; b=YQ==");
+	SEAL_BAD("i=1; a=rsa-sha256; cv=none; d=x.test; s=s; b=YQ==; h=from");
+	SEAL_BAD("i=1; a=dsa; cv=none; d=x.test; s=s; b=YQ==");
+	SEAL_BAD("i=1; a=rsa-sha256; cv=none; d=x.test; s=s");
+	SEAL_BAD("i=1; a=rsa-sha256; cv=none; s=s; b=YQ==");
+	/* the instance of an ARC-Authentication-Results value */
+	assert_int_equal(arc_aar_instance(" i = 7 ; mx.x; spf=pass", 23, &payload), 7);
+	assert_int_equal(payload, 8);
+	assert_int_equal(arc_aar_instance("mx.x; i=1", 9, &payload), 0);
+	assert_int_equal(arc_aar_instance("i=77; x", 7, &payload), 0);
+	arena_free(&arena);
+}
+
+static void test_tag_list(void **state)
+{
+	struct arena *arena = arena_new(0);
+	struct msgauth_tag_list l;
+	const char *error, *v;
+
+	v = " a = 1 ;\r\n\tb=two words ;; c= ; D_9=x ";
+	assert_int_equal(msgauth_tag_list_parse(arena, v, strlen(v), &l, &error), 0);
+	assert_int_equal(l.count, 4);
+	assert_string_equal(msgauth_tag_get(&l, "a")->value, "1");
+	assert_string_equal(msgauth_tag_get(&l, "b")->value, "two words");
+	assert_int_equal(msgauth_tag_get(&l, "c")->value_len, 0);
+	assert_string_equal(msgauth_tag_get(&l, "D_9")->value, "x");
+	assert_null(msgauth_tag_get(&l, "d_9"));      /* names are case-sensitive */
+#define TAGS_BAD(t) assert_int_equal(msgauth_tag_list_parse(arena, t, strlen(t), &l, &error), -1)
+	TAGS_BAD("a=1; a=2");            /* a tag twice: the whole list is bad (3.2) */
+	TAGS_BAD("1a=x");
+	TAGS_BAD("a");
+	TAGS_BAD("a=x\x01y");
+	TAGS_BAD("a=\xc3\xa9");
+	arena_free(&arena);
+}
+
 static void test_authres_parse(void **state)
 {
 	struct arena *arena = arena_new(0);
@@ -297,6 +353,8 @@ int main(void)
 		cmocka_unit_test(test_dkimpy_chains),
 		cmocka_unit_test(test_tampered),
 		cmocka_unit_test(test_tern_seal),
+		cmocka_unit_test(test_seal_parse),
+		cmocka_unit_test(test_tag_list),
 		cmocka_unit_test(test_authres_parse),
 		cmocka_unit_test(test_authres_write),
 		cmocka_unit_test(test_authres_forged),

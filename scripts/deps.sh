@@ -4,11 +4,15 @@
 # As root this runs apt-get; otherwise it prints the exact command and fails.
 set -e
 
-build="cmake make gcc pkg-config libevent-dev libssl-dev libc-ares-dev libsqlite3-dev libcrypt-dev"
+# zlib: DMARC reports are gzip'd; publicsuffix: the list DMARC reads at start
+build="cmake make gcc pkg-config libevent-dev libssl-dev libc-ares-dev libsqlite3-dev libcrypt-dev zlib1g-dev publicsuffix"
 # swaks needs Net::SSLeay for --tls (a Recommends, not installed by default)
-test="$build libcmocka-dev python3-pytest swaks libnet-ssleay-perl dovecot-imapd postfix fetchmail getmail6"
+# python3-dkim (with python3-nacl for Ed25519, python3-authres for ARC), python3-spf and
+# opendkim-tools: the independent implementations the sender-authentication tests compare with
+test="$build libcmocka-dev python3-pytest swaks libnet-ssleay-perl dovecot-imapd postfix fetchmail getmail6 python3-dkim python3-nacl python3-authres python3-dnspython python3-spf opendkim-tools"
 fuzz="$build clang libclang-rt-14-dev"
-bench="$build libgmime-3.0-dev postfix dovecot-pop3d"
+# dnsmasq and python3-dkim: the sender-authentication benchmark (bench/msgauth)
+bench="$build libgmime-3.0-dev postfix dovecot-pop3d dnsmasq python3-dkim"
 
 case "$1" in
 build|run) want="$build" ;;

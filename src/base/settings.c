@@ -32,6 +32,7 @@ enum key_kind {
 	KEY_DURATION,        /* "30s" (unsigned int field, seconds) */
 	KEY_DURATIONS,       /* non-empty array of durations */
 	KEY_DURATION_OFF,    /* "off" (0) or a duration */
+	KEY_CHOICE,          /* one of the strings in choices */
 };
 
 struct key_def {
@@ -41,7 +42,11 @@ struct key_def {
 	size_t offset;
 	int64_t min, max;
 	int listen_kind;
+	const char *const *choices;   /* KEY_CHOICE: NULL-terminated */
 };
+
+static const char *const dmarc_reject_choices[] = { "reject", "quarantine", "none", NULL };
+static const char *const dmarc_quarantine_choices[] = { "junk", "none", NULL };
 
 #define OFF(field) offsetof(struct tern_settings, field)
 
@@ -92,9 +97,30 @@ static const struct key_def key_defs[] = {
 	{ "limits", "login_timeout", KEY_DURATION, OFF(limits.login_timeout), 0, 0, 0 },
 	{ "limits", "stress_timeout", KEY_DURATION, OFF(limits.stress_timeout), 0, 0, 0 },
 	{ "limits", "hops", KEY_UINT, OFF(limits.hops), 1, 1000, 0 },
+	{ "limits", "auth_check_timeout", KEY_DURATION, OFF(limits.auth_check_timeout), 0, 0, 0 },
+	{ "spf", "verify", KEY_BOOL, OFF(spf_verify), 0, 0, 0 },
+	{ "spf", "reject_fail", KEY_BOOL, OFF(spf_reject_fail), 0, 0, 0 },
+	{ "dkim", "verify", KEY_BOOL, OFF(dkim_verify), 0, 0, 0 },
+	{ "dkim", "sign", KEY_BOOL, OFF(dkim_sign), 0, 0, 0 },
+	{ "dmarc", "verify", KEY_BOOL, OFF(dmarc_verify), 0, 0, 0 },
+	{ "dmarc", "reject", KEY_CHOICE, OFF(dmarc_reject), 0, 0, 0, dmarc_reject_choices },
+	{ "dmarc", "quarantine", KEY_CHOICE, OFF(dmarc_quarantine), 0, 0, 0, dmarc_quarantine_choices },
+	{ "dmarc", "reports", KEY_BOOL, OFF(dmarc_reports), 0, 0, 0 },
+	{ "dmarc", "report_from", KEY_STRING, OFF(dmarc_report_from), 0, 0, 0 },
+	{ "dmarc", "report_org", KEY_STRING, OFF(dmarc_report_org), 0, 0, 0 },
+	{ "dmarc", "public_suffix_list", KEY_PATH, OFF(dmarc_public_suffix_list), 0, 0, 0 },
+	{ "arc", "verify", KEY_BOOL, OFF(arc_verify), 0, 0, 0 },
+	{ "arc", "seal", KEY_BOOL, OFF(arc_seal), 0, 0, 0 },
+	{ "arc", "domain", KEY_STRING, OFF(arc_domain), 0, 0, 0 },
+	{ "srs", "enabled", KEY_BOOL, OFF(srs_enabled), 0, 0, 0 },
+	{ "srs", "domain", KEY_STRING, OFF(srs_domain), 0, 0, 0 },
+	{ "srs", "secret", KEY_STRING, OFF(srs_secret), 0, 0, 0 },
+	{ "srs", "max_age", KEY_DURATION, OFF(srs_max_age), 0, 0, 0 },
 };
 
-static const char *const section_names[] = { "listen", "tls", "auth", "relay", "delivery", "limits" };
+static const char *const section_names[] = {
+	"listen", "tls", "auth", "relay", "delivery", "limits", "spf", "dkim", "dmarc", "arc", "srs",
+};
 
 static const char *const listen_names[TERN_LISTEN_COUNT] = {
 	"smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s",
@@ -221,6 +247,27 @@ struct tern_settings *settings_new(bool dev)
 	set->limits.login_timeout = TERN_DEFAULT_LOGIN_TIMEOUT;
 	set->limits.stress_timeout = TERN_DEFAULT_STRESS_TIMEOUT;
 	set->limits.hops = TERN_DEFAULT_HOPS;
+	set->limits.auth_check_timeout = TERN_DEFAULT_AUTH_CHECK_TIMEOUT;
+
+	/* as an administrator of Postfix with OpenDKIM and OpenDMARC, or of
+	   rspamd, expects: everything checked, mail of local domains signed
+	   once they have keys, DMARC policies applied, reports off */
+	set->spf_verify = true;
+	set->dkim_verify = true;
+	set->dkim_sign = true;
+	set->dmarc_verify = true;
+	set->dmarc_reject = "reject";
+	set->dmarc_quarantine = "junk";
+	set->dmarc_report_from = "";
+	set->dmarc_report_org = "";
+	set->dmarc_public_suffix_list = "/usr/share/publicsuffix/public_suffix_list.dat";
+	set->arc_verify = true;
+	set->arc_seal = true;
+	set->arc_domain = "";
+	set->srs_enabled = true;
+	set->srs_domain = "";
+	set->srs_secret = "";
+	set->srs_max_age = TERN_DEFAULT_SRS_MAX_AGE;
 
 	if (dev) {
 		set->data_dir = "./var";
@@ -701,6 +748,20 @@ static int apply_key(struct apply_ctx *ctx, const struct key_def *def, const cha
 		if (settings_parse_duration(v->u.s.str, field_uint(set, def->offset), &error) < 0)
 			return kerr(ctx, v, "%s: '%s': %s (or \"off\")", name, v->u.s.str, error);
 		return 0;
+	case KEY_CHOICE:
+		if (get_string(ctx, name, v, &s) < 0)
+			return -1;
+		for (i = 0; def->choices[i] != NULL; i++) {
+			if (strcmp(def->choices[i], s) == 0) {
+				*(const char **)(void *)((char *)set + def->offset) = def->choices[i];
+				return 0;
+			}
+		}
+		return kerr(ctx, v, "%s: '%s' is not one of %s%s%s%s%s", name, s, def->choices[0],
+			    def->choices[1] != NULL ? ", " : "",
+			    def->choices[1] != NULL ? def->choices[1] : "",
+			    def->choices[1] != NULL && def->choices[2] != NULL ? ", " : "",
+			    def->choices[1] != NULL && def->choices[2] != NULL ? def->choices[2] : "");
 	case KEY_DURATIONS: {
 		unsigned int *secs;
 

@@ -59,6 +59,7 @@ struct tern_limits {
 	unsigned int login_timeout;
 	unsigned int stress_timeout;
 	unsigned int hops;
+	unsigned int auth_check_timeout;  /* all sender-authentication lookups of one message */
 };
 
 struct tern_settings {
@@ -102,6 +103,26 @@ struct tern_settings {
 	unsigned int delivery_bounce_after; /* seconds */
 	unsigned int delivery_delay_warning; /* seconds; 0 = no delay warnings (the default) */
 	unsigned int delivery_connections_per_destination; /* outbound SMTP connections per domain */
+
+	/* sender authentication (docs/msgauth.md) */
+	bool spf_verify;                  /* [spf] verify: check SPF on port 25 */
+	bool spf_reject_fail;             /* [spf] reject_fail: 550 for an SPF fail */
+	bool dkim_verify;                 /* [dkim] verify */
+	bool dkim_sign;                   /* [dkim] sign: outbound mail of local domains with keys */
+	bool dmarc_verify;                /* [dmarc] verify */
+	const char *dmarc_reject;         /* [dmarc] reject: "reject", "quarantine" or "none" */
+	const char *dmarc_quarantine;     /* [dmarc] quarantine: "junk" or "none" */
+	bool dmarc_reports;               /* [dmarc] reports: send aggregate reports daily */
+	const char *dmarc_report_from;    /* [dmarc] report_from: "" = noreply-dmarc@hostname */
+	const char *dmarc_report_org;     /* [dmarc] report_org: "" = hostname */
+	const char *dmarc_public_suffix_list; /* [dmarc] public_suffix_list: path */
+	bool arc_verify;                  /* [arc] verify */
+	bool arc_seal;                    /* [arc] seal: forwarded mail */
+	const char *arc_domain;           /* [arc] domain: "" = the first local domain */
+	bool srs_enabled;                 /* [srs] enabled */
+	const char *srs_domain;           /* [srs] domain: "" = the first local domain, else hostname */
+	const char *srs_secret;           /* [srs] secret: "" = random, kept in data_dir/srs.secret */
+	unsigned int srs_max_age;         /* [srs] max_age, seconds */
 
 	struct tern_limits limits;
 };

@@ -89,6 +89,29 @@
 #define TERN_LIMIT_MAX_MESSAGE_SIZE      ((int64_t)1 << 40)
 #define TERN_LIMIT_MAX_TIMEOUT           (7 * 24 * 3600)
 
+/*
+ * Sender authentication (src/msgauth). Not configurable: they bound the
+ * work a stranger's message or DNS records can cause.
+ */
+#define TERN_TAG_LIST_MAX_TAGS       64        /* tags in one DKIM/DMARC/ARC tag-list (RFC 6376 3.2) */
+#define TERN_DKIM_MAX_SIGNATURES     10        /* DKIM-Signature fields verified per message; more are ignored */
+#define TERN_DKIM_MAX_SIGNED_FIELDS  256       /* names in one h= list */
+#define TERN_DKIM_MIN_RSA_BITS       1024      /* smaller RSA keys never verify (RFC 8301 3.2) */
+#define TERN_ARC_MAX_SETS            50        /* ARC instances (RFC 8617 4.2.1) */
+#define TERN_MSGAUTH_MAX_HEADER_SIZE TERN_MIME_MAX_HEADER_SIZE /* header bytes kept for verification */
+#define TERN_SPF_MAX_LOOKUPS         10        /* DNS-querying terms (RFC 7208 4.6.4) */
+#define TERN_SPF_MAX_VOID_LOOKUPS    2         /* lookups answering nothing (RFC 7208 4.6.4) */
+#define TERN_SPF_MAX_MX_NAMES        10        /* MX names of one mx mechanism (RFC 7208 4.6.4) */
+#define TERN_SPF_MAX_PTR_NAMES       10        /* PTR names looked at (RFC 7208 4.6.4) */
+#define TERN_SPF_MAX_RECORD_SIZE     4096      /* bytes of one SPF record (several joined strings) */
+#define TERN_SPF_MAX_EXPANSION       1024      /* bytes of one macro expansion (RFC 7208 7.3) */
+#define TERN_DEFAULT_AUTH_CHECK_TIMEOUT 20     /* limits.auth_check_timeout (seconds): all sender
+						  authentication lookups of one message (RFC 7208 4.6.4
+						  suggests 20 s for SPF) */
+
+/* Default [srs] max_age: how long a rewritten sender takes bounces, seconds */
+#define TERN_DEFAULT_SRS_MAX_AGE         (21 * 24 * 3600)
+
 /* Default [delivery] durations, seconds */
 #define TERN_DEFAULT_BOUNCE_AFTER        (5 * 24 * 3600)
 

@@ -11,6 +11,7 @@ int cmd_domain(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
 int cmd_sendmail(int argc, char **argv);
 int cmd_mailbox(int argc, char **argv);
+int cmd_dkim(int argc, char **argv);
 
 struct tern_settings;
 /* The pid of the running server: the process holding the lock on

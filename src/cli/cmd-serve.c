@@ -25,9 +25,11 @@
 #include "buf.h"
 #include "deliver.h"
 #include "mailbox.h"
+#include "dmarc-send.h"
 #include "fs.h"
 #include "job-pool.h"
 #include "maildrop.h"
+#include "msgauth-context.h"
 #include "outbound.h"
 #include "queue.h"
 #include "service.h"
@@ -66,6 +68,8 @@
 #define SERVE_AUTH_THREADS_MIN 2
 #define SERVE_DELIVERY_THREADS 2
 #define SERVE_STOP_GRACE_SECS 10
+/* how often to look whether a day is over for DMARC aggregate reports */
+#define SERVE_REPORT_CHECK_SECS 3600
 #define DEV_DEMO_USER "demo@example.test"
 
 struct serve {
@@ -84,6 +88,12 @@ struct serve {
 	struct mail_store *mail_store;   /* the mailboxes (src/store/mailbox.h) */
 	struct outbound *outbound;
 	struct maildrop_pickup *pickup;
+	struct msgauth_context *msgauth;
+	struct job_client *jobs;           /* the server's own blocking work */
+	struct event *report_timer;
+	bool report_running;
+	char **report_ids;
+	unsigned int report_count;
 	struct event *flush_event;
 	char *pid_path;
 	int pid_fd;
@@ -99,6 +109,7 @@ static void serve_stop(void *ctx, int signo);
 static void serve_reload(void *ctx);
 static void serve_stop_check(evutil_socket_t fd, short what, void *arg);
 static void serve_committed(void *ctx, const char *queue_id);
+static void report_tick(evutil_socket_t fd, short what, void *arg);
 static int serve_open_stores(struct serve *serve, const char **error_r);
 static void serve_dev_demo(struct serve *serve);
 static void serve_cleanup(struct serve *serve);
@@ -234,6 +245,10 @@ static int serve_open_stores(struct serve *serve, const char **error_r)
 		return -1;
 	if (queue_open(set->data_dir, &serve->queue, error_r) < 0)
 		return -1;
+	/* SPF/DKIM/DMARC/ARC/SRS: the Public Suffix List, keys, the SRS secret */
+	if (msgauth_context_new(set, &serve->msgauth, error_r) < 0)
+		return -1;
+	smtp_server_set_msgauth(serve->smtp, serve->msgauth);
 	/* threads only now: privileges_drop() wants none before it */
 	serve->commit_pool = job_pool_new(SERVE_COMMIT_THREADS);
 	serve->lookup_pool = job_pool_new(SERVE_LOOKUP_THREADS);
@@ -262,8 +277,9 @@ static int serve_open_stores(struct serve *serve, const char **error_r)
 	}
 	serve->store_pool = job_pool_new(SERVE_STORE_THREADS);
 	service_start(serve->service, serve->auth_pool);
-	smtp_server_start(serve->smtp, serve->commit_pool, serve->lookup_pool, serve->acc_pool,
-			  serve->queue, serve->tls);
+	if (smtp_server_start(serve->smtp, serve->commit_pool, serve->lookup_pool, serve->acc_pool,
+			      serve->queue, serve->tls, error_r) < 0)
+		return -1;
 	imap_server_start(serve->imap, serve->store_pool, serve->acc_pool, serve->mail_store,
 			  serve->tls, serve->tmp_dir);
 	pop3_server_start(serve->pop3, serve->store_pool, serve->acc_pool, serve->mail_store,
@@ -277,12 +293,72 @@ static int serve_open_stores(struct serve *serve, const char **error_r)
 	serve->outbound = outbound_start(set, serve->queue, error_r);
 	if (serve->outbound == NULL)
 		return -1;
+	outbound_set_msgauth(serve->outbound, serve->msgauth);
 	deliverer_set_outbound(serve->deliverer, serve->outbound);
 	serve->pickup = maildrop_pickup_start(set, serve->queue, serve->deliverer, error_r);
 	if (serve->pickup == NULL)
 		return -1;
 	smtp_server_set_committed_callback(serve->smtp, serve_committed, serve);
+	/* the server's own blocking work (DMARC reports): a lookup-sized pool */
+	serve->jobs = job_client_new(serve->lookup_pool, serve->loop);
+	if (serve->msgauth->reports != NULL) {
+		struct timeval tv = { SERVE_REPORT_CHECK_SECS, 0 };
+
+		serve->report_timer = event_new(net_loop_base(serve->loop), -1, EV_PERSIST,
+						report_tick, serve);
+		if (serve->report_timer == NULL || event_add(serve->report_timer, &tv) < 0) {
+			*error_r = "cannot add the DMARC report timer";
+			return -1;
+		}
+		/* the days that ended while the server was down */
+		report_tick(-1, 0, serve);
+	}
 	return 0;
+}
+
+/* DMARC aggregate reports ([dmarc] reports): at start and every hour, the
+   records of the UTC days that are over become reports, mailed from the
+   job pool (dmarc-send.h). */
+static time_t utc_day_start(time_t t)
+{
+	return t - t % 86400;
+}
+
+static void report_run(void *ctx)
+{
+	struct serve *serve = ctx;
+	const char *error;
+
+	if (dmarc_send_reports(serve->set, serve->msgauth, serve->queue,
+			       utc_day_start(time(NULL)), &serve->report_ids, &serve->report_count,
+			       &error) < 0)
+		log_error("dmarc", "reports failed error=%s", log_str(error));
+}
+
+static void report_done(void *ctx)
+{
+	struct serve *serve = ctx;
+	unsigned int i;
+
+	for (i = 0; i < serve->report_count; i++) {
+		if (serve->deliverer != NULL)
+			deliverer_notify(serve->deliverer, serve->report_ids[i]);
+		free(serve->report_ids[i]);
+	}
+	free(serve->report_ids);
+	serve->report_ids = NULL;
+	serve->report_count = 0;
+	serve->report_running = false;
+}
+
+static void report_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct serve *serve = arg;
+
+	if (serve->report_running || serve->msgauth == NULL || serve->msgauth->reports == NULL)
+		return;
+	serve->report_running = true;
+	job_submit(serve->jobs, report_run, report_done, serve);
 }
 
 /* SIGUSR1 (`tern queue flush`, `tern sendmail` after queueing remote
@@ -427,6 +503,8 @@ static void serve_cleanup(struct serve *serve)
 		event_free(serve->stop_timer);
 	if (serve->flush_event != NULL)
 		event_free(serve->flush_event);
+	if (serve->report_timer != NULL)
+		event_free(serve->report_timer);
 	/* sessions first (closed, then freed as their jobs finish), then
 	   delivery (outbound before the queue manager that records its
 	   outcomes), then the rest */
@@ -436,9 +514,12 @@ static void serve_cleanup(struct serve *serve)
 	imap_server_free(&serve->imap);
 	pop3_server_free(&serve->pop3);
 	service_free(&serve->service);
+	/* a report job still running finishes first */
+	job_client_free(&serve->jobs);
 	maildrop_pickup_stop(&serve->pickup);
 	outbound_stop(&serve->outbound);
 	deliverer_stop(&serve->deliverer);
+	msgauth_context_free(&serve->msgauth);
 	if (serve->pid_fd >= 0) {
 		(void)unlink(serve->pid_path);
 		close(serve->pid_fd);

@@ -21,6 +21,7 @@ static const struct command commands[] = {
 	{ "sendmail", cmd_sendmail, "sendmail [-c FILE] [-t] [-f FROM] [-i] [RCPT...]   submit a message from stdin" },
 	{ "mailbox", cmd_mailbox, "mailbox rebuild|list [-c FILE] ADDRESS      a user's mailbox index and folders" },
 	{ "msg", cmd_msg, "msg inspect|bodystructure|envelope FILE   show how a message parses" },
+	{ "dkim", cmd_dkim, "dkim keygen|show|check DOMAIN [-c FILE]   DKIM keys and their DNS records" },
 };
 
 static void usage(FILE *out)

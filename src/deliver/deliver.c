@@ -133,11 +133,26 @@ static bool address_is_local(struct accounts *acc, const char *address)
 	return at != NULL && accounts_domain_is_local(acc, at + 1);
 }
 
-/* Return-Path (RFC 5321 4.4) and Delivered-To, prepended at final delivery. */
+/* Return-Path (RFC 5321 4.4), Delivered-To, and the Authentication-Results
+   of the checks made when the message came in (RFC 8601: added by the
+   receiving ADMD), prepended at final delivery. */
 static int build_prepend(const struct queue_envelope *env, const char *address, buf_t *b)
 {
 	buf_reset(b);
-	return buf_printf(b, "Return-Path: <%s>\r\nDelivered-To: %s\r\n", env->sender, address);
+	if (buf_printf(b, "Return-Path: <%s>\r\nDelivered-To: %s\r\n", env->sender, address) < 0)
+		return -1;
+	if (env->auth_results != NULL &&
+	    buf_printf(b, "Authentication-Results: %s\r\n", env->auth_results) < 0)
+		return -1;
+	return 0;
+}
+
+/* The Maildir++ folder of a local copy: the Junk folder for a message a
+   DMARC policy quarantined, else the INBOX. */
+#define JUNK_FOLDER "Junk"
+static const char *delivery_folder(const struct queue_envelope *env)
+{
+	return env->quarantine ? JUNK_FOLDER : "";
 }
 
 static void note_due(struct batch_msg *m, time_t due)
@@ -292,7 +307,7 @@ static int process_message(const struct tern_settings *set, struct queue *queue,
 			free(maildir);
 			continue;
 		}
-		if (e->recovered && maildir_has_delivery(maildir, "", tag, &error) > 0) {
+		if (e->recovered && maildir_has_delivery(maildir, delivery_folder(env), tag, &error) > 0) {
 			/* delivered before a crash, not yet recorded */
 			r->state = QUEUE_RCPT_DELIVERED;
 			r->last_attempt = now;
@@ -310,8 +325,8 @@ static int process_message(const struct tern_settings *set, struct queue *queue,
 			continue;
 		}
 		if (build_prepend(env, r->address, &prepend) < 0 ||
-		    maildir_deliver(maildir, "", tag, set->hostname, prepend.data, prepend.used,
-				    fd, env->size, false, NULL, &error) < 0) {
+		    maildir_deliver(maildir, delivery_folder(env), tag, set->hostname, prepend.data,
+				    prepend.used, fd, env->size, false, NULL, &error) < 0) {
 			if (prepend.used == 0)
 				error = "address too long";
 			rcpt_fail_or_defer(set, m, i, now, false, error);
@@ -326,10 +341,11 @@ static int process_message(const struct tern_settings *set, struct queue *queue,
 			/* RFC 3461 5.2.3: delivered into a mailbox */
 			m->success_action[i] = DSN_ACTION_DELIVERED;
 			m->details[i].status = "2.0.0";
-			log_info("deliver", "delivered id=%s to=<%s>%s%s%s size=%llu", e->id,
+			log_info("deliver", "delivered id=%s to=<%s>%s%s%s size=%llu%s", e->id,
 				 log_str(r->address), r->original != NULL ? " orig=<" : "",
 				 r->original != NULL ? log_str(r->original) : "",
-				 r->original != NULL ? ">" : "", (unsigned long long)env->size);
+				 r->original != NULL ? ">" : "", (unsigned long long)env->size,
+				 env->quarantine ? " folder=" JUNK_FOLDER : "");
 		}
 		free(maildir);
 	}

@@ -650,6 +650,8 @@ int dsn_queue_details(const struct tern_settings *set, struct queue *queue,
 	denv.body_8bit = is_8bit;
 	denv.smtputf8 = is_8bit && (env->smtputf8 || i_str_has_8bit(env->sender));
 	denv.client = "dsn";
+	/* tern's own notice: DKIM-signed on its way out */
+	denv.local_origin = true;
 	denv.rcpts = rcpts;
 	denv.rcpt_count = rcpt_count;
 	if ((ret = queue_commit(&w, &denv, error_r)) < 0)

@@ -386,6 +386,8 @@ int submit_queue(struct submit *s, const char *sender, const struct submit_rcpts
 	}
 	env.auth_user = NULL;
 	env.client = arena_printf(s->arena, "sendmail uid=%u user=%s", s->uid, s->user);
+	/* a local user's mail: DKIM-signed on its way out */
+	env.local_origin = true;
 	env.rcpts = rs->rcpts;
 	env.rcpt_count = rs->count;
 	ret = queue_commit(&w, &env, error_r);

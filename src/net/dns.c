@@ -8,6 +8,7 @@
 #include "dns.h"
 
 #include "arena.h"
+#include "buf.h"
 #include "log.h"
 
 #include <ares.h>
@@ -17,7 +18,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-enum query_type { Q_MX, Q_A, Q_AAAA };
+/* RFC 1035 4.1.1: header 12 bytes; 3.2.1: TYPE CLASS TTL RDLENGTH */
+#define DNS_HEADER_SIZE 12
+#define DNS_RR_FIXED 10
 
 struct sock_watch {
 	struct sock_watch *next;
@@ -29,7 +32,7 @@ struct sock_watch {
 struct dns_query {
 	struct dns_query *prev, *next;
 	struct dns_resolver *r;
-	enum query_type type;
+	enum dns_type type;
 	dns_callback *cb;
 	void *ctx;
 	bool cancelled;       /* no callback; freed when c-ares lets go */
@@ -57,10 +60,10 @@ static void sock_state_cb(void *data, ares_socket_t fd, int readable, int writab
 static void sock_event(evutil_socket_t fd, short what, void *ctx);
 static void timer_event(evutil_socket_t fd, short what, void *ctx);
 static void reschedule(struct dns_resolver *r);
-static struct dns_query *lookup(struct dns_resolver *r, const char *name, enum query_type type,
-				dns_callback *cb, void *ctx);
 static void ares_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen);
 static void parse_answer(struct dns_query *q, unsigned char *abuf, int alen);
+static void parse_txt(struct dns_query *q, unsigned char *abuf, int alen);
+static void parse_ptr(struct dns_query *q, unsigned char *abuf, int alen);
 static void classify(struct dns_query *q, int status);
 static void deliver_event(evutil_socket_t fd, short what, void *ctx);
 static void query_free(struct dns_query *q);
@@ -85,6 +88,23 @@ const char *dns_status_name(enum dns_status status)
 	return "?";
 }
 
+const char *dns_type_name(enum dns_type type)
+{
+	switch (type) {
+	case DNS_TYPE_A:
+		return "A";
+	case DNS_TYPE_AAAA:
+		return "AAAA";
+	case DNS_TYPE_MX:
+		return "MX";
+	case DNS_TYPE_TXT:
+		return "TXT";
+	case DNS_TYPE_PTR:
+		return "PTR";
+	}
+	return "?";
+}
+
 struct dns_resolver *dns_resolver_new(struct event_base *base,
 				      const struct dns_resolver_settings *set,
 				      const char **error_r)
@@ -105,8 +125,11 @@ struct dns_resolver *dns_resolver_new(struct event_base *base,
 	opts.sock_state_cb_data = r;
 	opts.timeout = set != NULL && set->timeout_msecs > 0 ? (int)set->timeout_msecs : 3000;
 	opts.tries = set != NULL && set->tries > 0 ? (int)set->tries : 2;
-	/* ARES_FLAG_NOSEARCH: names are always fully qualified mail domains */
-	opts.flags = ARES_FLAG_NOSEARCH;
+	/* ARES_FLAG_NOSEARCH: names are always fully qualified mail domains;
+	   ARES_FLAG_STAYOPEN: keep the UDP socket between bursts of lookups
+	   (every incoming message makes a few: a socket, fcntl, connect and
+	   epoll changes each time otherwise) */
+	opts.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_STAYOPEN;
 	optmask = ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS;
 	ret = ares_init_options(&r->channel, &opts, optmask);
 	if (ret != ARES_SUCCESS) {
@@ -215,11 +238,19 @@ static void reschedule(struct dns_resolver *r)
 	evtimer_add(r->timer, tvp);
 }
 
-static struct dns_query *lookup(struct dns_resolver *r, const char *name, enum query_type type,
-				dns_callback *cb, void *ctx)
+struct dns_query *dns_lookup(struct dns_resolver *r, enum dns_type type, const char *name,
+			     dns_callback *cb, void *ctx)
 {
-	struct dns_query *q = i_malloc(sizeof(*q));
-	int qtype = type == Q_MX ? ns_t_mx : type == Q_A ? ns_t_a : ns_t_aaaa;
+	static const int qtypes[] = {
+		[DNS_TYPE_A] = ns_t_a, [DNS_TYPE_AAAA] = ns_t_aaaa, [DNS_TYPE_MX] = ns_t_mx,
+		[DNS_TYPE_TXT] = ns_t_txt, [DNS_TYPE_PTR] = ns_t_ptr,
+	};
+	struct dns_query *q;
+	int qtype;
+
+	i_assert((unsigned int)type < N_ELEMENTS(qtypes));
+	qtype = qtypes[type];
+	q = i_malloc(sizeof(*q));
 
 	q->r = r;
 	q->type = type;
@@ -241,19 +272,19 @@ static struct dns_query *lookup(struct dns_resolver *r, const char *name, enum q
 struct dns_query *dns_lookup_mx(struct dns_resolver *r, const char *name,
 				dns_callback *cb, void *ctx)
 {
-	return lookup(r, name, Q_MX, cb, ctx);
+	return dns_lookup(r, DNS_TYPE_MX, name, cb, ctx);
 }
 
 struct dns_query *dns_lookup_a(struct dns_resolver *r, const char *name,
 			       dns_callback *cb, void *ctx)
 {
-	return lookup(r, name, Q_A, cb, ctx);
+	return dns_lookup(r, DNS_TYPE_A, name, cb, ctx);
 }
 
 struct dns_query *dns_lookup_aaaa(struct dns_resolver *r, const char *name,
 				  dns_callback *cb, void *ctx)
 {
-	return lookup(r, name, Q_AAAA, cb, ctx);
+	return dns_lookup(r, DNS_TYPE_AAAA, name, cb, ctx);
 }
 
 static void classify(struct dns_query *q, int status)
@@ -281,7 +312,15 @@ static void parse_answer(struct dns_query *q, unsigned char *abuf, int alen)
 	struct dns_result *res = &q->result;
 	int ret;
 
-	if (q->type == Q_MX) {
+	if (q->type == DNS_TYPE_TXT) {
+		parse_txt(q, abuf, alen);
+		return;
+	}
+	if (q->type == DNS_TYPE_PTR) {
+		parse_ptr(q, abuf, alen);
+		return;
+	}
+	if (q->type == DNS_TYPE_MX) {
 		struct ares_mx_reply *mx = NULL, *m;
 		unsigned int n = 0;
 
@@ -305,7 +344,7 @@ static void parse_answer(struct dns_query *q, unsigned char *abuf, int alen)
 			res->mx_count++;
 		}
 		ares_free_data(mx);
-	} else if (q->type == Q_A) {
+	} else if (q->type == DNS_TYPE_A) {
 		struct ares_addrttl ttls[64];
 		int n = N_ELEMENTS(ttls), i;
 
@@ -340,8 +379,129 @@ static void parse_answer(struct dns_query *q, unsigned char *abuf, int alen)
 		}
 		res->addr_count = (unsigned int)n;
 	}
-	if ((q->type == Q_MX && res->mx_count == 0) ||
-	    (q->type != Q_MX && res->addr_count == 0))
+	if ((q->type == DNS_TYPE_MX && res->mx_count == 0) ||
+	    (q->type != DNS_TYPE_MX && res->addr_count == 0))
+		classify(q, ARES_ENODATA);
+	else
+		res->status = DNS_FOUND;
+}
+
+/* TXT (RFC 1035 3.3.14): each record is one or more character-strings,
+   which SPF and DKIM read joined together. */
+static void parse_txt(struct dns_query *q, unsigned char *abuf, int alen)
+{
+	struct dns_result *res = &q->result;
+	struct ares_txt_ext *txt = NULL, *t;
+	unsigned int n = 0, i = 0;
+	buf_t joined;
+	int ret;
+
+	ret = ares_parse_txt_reply_ext(abuf, alen, &txt);
+	if (ret != ARES_SUCCESS) {
+		classify(q, ret == ARES_ENODATA ? ARES_ENODATA : ARES_EBADRESP);
+		return;
+	}
+	for (t = txt; t != NULL; t = t->next) {
+		if (t->record_start || t == txt)
+			n++;
+	}
+	res->txt = arena_new_array(q->arena, const char *, n + 1);
+	res->txt_lens = arena_new_array(q->arena, size_t, n + 1);
+	buf_init(&joined, BUF_MAX_UNLIMITED);
+	for (t = txt; t != NULL; t = t->next) {
+		if (buf_append(&joined, t->txt, t->length) < 0)
+			i_panic("dns: unlimited buffer full");
+		if (t->next == NULL || t->next->record_start) {
+			res->txt[i] = arena_strndup(q->arena, joined.data, joined.used);
+			res->txt_lens[i] = joined.used;
+			i++;
+			buf_reset(&joined);
+		}
+	}
+	buf_free(&joined);
+	ares_free_data(txt);
+	res->txt_count = i;
+	if (i == 0)
+		classify(q, ARES_ENODATA);
+	else
+		res->status = DNS_FOUND;
+}
+
+/* PTR (RFC 1035 3.3.12): the answer section's PTR records, read with
+   ares_expand_name (ares_parse_ptr_reply wants the address asked about). */
+static void parse_ptr(struct dns_query *q, unsigned char *abuf, int alen)
+{
+	struct dns_result *res = &q->result;
+	const unsigned char *p, *end = abuf + alen;
+	unsigned int qdcount, ancount, i, alloc = 4;
+	long len;
+	char *name;
+
+	if (alen < DNS_HEADER_SIZE) {
+		classify(q, ARES_EBADRESP);
+		return;
+	}
+	qdcount = (unsigned int)(abuf[4] << 8 | abuf[5]);
+	ancount = (unsigned int)(abuf[6] << 8 | abuf[7]);
+	p = abuf + DNS_HEADER_SIZE;
+	for (i = 0; i < qdcount; i++) {
+		if (ares_expand_name(p, abuf, alen, &name, &len) != ARES_SUCCESS) {
+			classify(q, ARES_EBADRESP);
+			return;
+		}
+		ares_free_string(name);
+		if (end - p < len + 4) {
+			classify(q, ARES_EBADRESP);
+			return;
+		}
+		p += len + 4;
+	}
+	res->names = arena_new_array(q->arena, const char *, alloc);
+	for (i = 0; i < ancount; i++) {
+		unsigned int type, rdlen;
+
+		if (ares_expand_name(p, abuf, alen, &name, &len) != ARES_SUCCESS) {
+			classify(q, ARES_EBADRESP);
+			return;
+		}
+		ares_free_string(name);
+		if (end - p < len + DNS_RR_FIXED) {
+			classify(q, ARES_EBADRESP);
+			return;
+		}
+		p += len;
+		type = (unsigned int)(p[0] << 8 | p[1]);
+		rdlen = (unsigned int)(p[8] << 8 | p[9]);
+		p += DNS_RR_FIXED;
+		if (end - p < (long)rdlen) {
+			classify(q, ARES_EBADRESP);
+			return;
+		}
+		if (type == ns_t_ptr) {
+			size_t nlen;
+			char *copy;
+
+			if (ares_expand_name(p, abuf, alen, &name, &len) != ARES_SUCCESS) {
+				classify(q, ARES_EBADRESP);
+				return;
+			}
+			copy = arena_strdup(q->arena, name);
+			ares_free_string(name);
+			nlen = strlen(copy);
+			if (nlen > 0 && copy[nlen - 1] == '.')
+				copy[nlen - 1] = '\0';
+			i_str_lower(copy);
+			if (res->name_count == alloc) {
+				res->names = arena_realloc(q->arena, res->names,
+							   alloc * sizeof(*res->names),
+							   alloc * 2 * sizeof(*res->names));
+				alloc *= 2;
+			}
+			res->names[res->name_count++] = copy;
+		}
+		p += rdlen;
+	}
+	if (res->name_count == 0)
 		classify(q, ARES_ENODATA);
 	else
 		res->status = DNS_FOUND;

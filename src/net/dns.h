@@ -7,8 +7,9 @@
 
 /*
  * An asynchronous DNS resolver (c-ares) on a libevent loop: MX, A and AAAA
- * lookups for outbound mail routing. Every answer is classified the way
- * mail routing needs it (RFC 5321 5.1):
+ * lookups for outbound mail routing, TXT and PTR for sender authentication
+ * (SPF, DKIM keys, DMARC policies: src/msgauth). Every answer is
+ * classified the way mail routing needs it (RFC 5321 5.1):
  *   DNS_FOUND     records of the type asked for
  *   DNS_NXDOMAIN  the name does not exist (permanent)
  *   DNS_NODATA    the name exists without records of that type
@@ -19,6 +20,14 @@
 struct event_base;
 struct dns_resolver;
 struct dns_query;
+
+enum dns_type {
+	DNS_TYPE_A,
+	DNS_TYPE_AAAA,
+	DNS_TYPE_MX,
+	DNS_TYPE_TXT,
+	DNS_TYPE_PTR,
+};
 
 enum dns_status {
 	DNS_FOUND,
@@ -42,6 +51,15 @@ struct dns_result {
 	/* A / AAAA lookups: addresses (port 0), as sent */
 	struct sockaddr_storage *addrs;
 	unsigned int addr_count;
+	/* TXT lookups: one entry per record, its character-strings joined
+	   with nothing between them (RFC 7208 3.3, RFC 6376 3.6.2.2); NUL-
+	   terminated, but may hold NULs itself: use txt_lens */
+	const char **txt;
+	size_t *txt_lens;
+	unsigned int txt_count;
+	/* PTR lookups: the names, lowercase, no trailing dot */
+	const char **names;
+	unsigned int name_count;
 };
 
 /* Called once per lookup, always from the event loop (never from inside
@@ -72,10 +90,15 @@ struct dns_query *dns_lookup_a(struct dns_resolver *r, const char *name,
 			       dns_callback *cb, void *ctx);
 struct dns_query *dns_lookup_aaaa(struct dns_resolver *r, const char *name,
 				  dns_callback *cb, void *ctx);
+/* Any of the types above. */
+struct dns_query *dns_lookup(struct dns_resolver *r, enum dns_type type, const char *name,
+			     dns_callback *cb, void *ctx);
 /* The callback will not be called. Sets *query NULL; NULL-safe. */
 void dns_query_cancel(struct dns_query **query);
 
 /* "no such domain", "no data", "temporary failure" */
 const char *dns_status_name(enum dns_status status);
+/* "A", "AAAA", "MX", "TXT", "PTR" */
+const char *dns_type_name(enum dns_type type);
 
 #endif

@@ -51,6 +51,10 @@ struct ob_sub {
 	struct outbound_result *results;
 	unsigned int count;
 	unsigned int jobs_left;
+	/* DKIM signatures of the message as queued, made once for every
+	   destination (sign.c) */
+	bool dkim_made;
+	buf_t dkim;
 };
 
 struct ob_job {
@@ -58,6 +62,7 @@ struct ob_job {
 	struct ob_sub *sub;
 	unsigned int *slots;        /* indexes into sub->results */
 	unsigned int n;
+	bool forwarded;             /* recipients an alias led to (ARC seal, SRS) */
 };
 
 struct ob_addr {
@@ -114,6 +119,7 @@ struct ob_session {
 	unsigned char *msg;
 	size_t msg_size;
 	buf_t conv;
+	buf_t auth;                 /* signature fields + the message */
 	struct smtp_client_txn txn;
 };
 
@@ -135,6 +141,7 @@ struct outbound {
 	struct ob_dest *dests;
 	struct sockaddr_storage *local_addrs;
 	unsigned int local_addr_count;
+	const struct msgauth_context *msgauth;
 };
 
 static void *ob_thread(void *ctx);
@@ -278,15 +285,18 @@ void outbound_submit(struct outbound *ob, const char *queue_id, const struct que
 	e->envid = arena_strdup(arena, env->envid);
 	e->auth_user = NULL;
 	e->client = NULL;
+	e->auth_results = arena_strdup(arena, env->auth_results);
+	e->dkim_signatures = arena_strdup(arena, env->dkim_signatures);
 	e->rcpts = arena_new_array(arena, struct queue_rcpt, env->rcpt_count);
 	for (i = 0; i < env->rcpt_count; i++) {
 		e->rcpts[i] = env->rcpts[i];
 		e->rcpts[i].address = arena_strdup(arena, env->rcpts[i].address);
-		e->rcpts[i].original = NULL;
+		e->rcpts[i].original = arena_strdup(arena, env->rcpts[i].original);
 		e->rcpts[i].orcpt = arena_strdup(arena, env->rcpts[i].orcpt);
 		e->rcpts[i].last_error = NULL;
 	}
 	sub->env = e;
+	buf_init(&sub->dkim, BUF_MAX_UNLIMITED);
 	sub->count = count;
 	sub->results = arena_new_array(arena, struct outbound_result, count);
 	for (i = 0; i < count; i++) {
@@ -301,6 +311,11 @@ void outbound_submit(struct outbound *ob, const char *queue_id, const struct que
 	ob->incoming = sub;
 	pthread_mutex_unlock(&ob->lock);
 	wake(ob);
+}
+
+void outbound_set_msgauth(struct outbound *ob, const struct msgauth_context *ctx)
+{
+	ob->msgauth = ctx;
 }
 
 void outbound_stop(struct outbound **obp)
@@ -431,10 +446,14 @@ static void sub_add(struct outbound *ob, struct ob_sub *sub)
 		job = i_malloc(sizeof(*job));
 		job->sub = sub;
 		job->slots = i_malloc(sizeof(unsigned int) * OB_MAX_RCPTS_PER_TXN);
+		/* forwarded and direct recipients travel apart: a forwarded
+		   copy may get another sender (SRS) and an ARC seal */
+		job->forwarded = sub->env->rcpts[sub->results[i].rcpt_index].original != NULL;
 		for (j = i; j < sub->count && job->n < OB_MAX_RCPTS_PER_TXN; j++) {
 			const char *a = sub->env->rcpts[sub->results[j].rcpt_index].address;
+			bool fwd = sub->env->rcpts[sub->results[j].rcpt_index].original != NULL;
 
-			if (taken[j])
+			if (taken[j] || fwd != job->forwarded)
 				continue;
 			if (ob->set->relay_smarthost == NULL &&
 			    i_strcasecmp(rcpt_domain(a), domain) != 0)
@@ -456,6 +475,7 @@ static void sub_add(struct outbound *ob, struct ob_sub *sub)
 	free(taken);
 	if (sub->count == 0) {
 		sub->done(sub->ctx, sub->queue_id, sub->results, 0);
+		buf_free(&sub->dkim);
 		arena_free(&sub->arena);
 		return;
 	}
@@ -898,6 +918,7 @@ static void session_new(struct ob_dest *d)
 	d->session_count++;
 	d->connecting++;
 	buf_init(&s->conv, BUF_MAX_UNLIMITED);
+	buf_init(&s->auth, BUF_MAX_UNLIMITED);
 	if (!session_connect_next(s)) {
 		/* no address at all: cannot happen with ROUTE_OK */
 		session_close(s, false);
@@ -1089,9 +1110,48 @@ static void session_free_message(struct ob_session *s)
 	s->msg_size = 0;
 	buf_free(&s->conv);
 	buf_init(&s->conv, BUF_MAX_UNLIMITED);
+	buf_free(&s->auth);
+	buf_init(&s->auth, BUF_MAX_UNLIMITED);
 	smtp_client_txn_clear_results(&s->txn);
 	i_free(s->txn.rcpts);
 	memset(&s->txn, 0, sizeof(s->txn));
+}
+
+/* Sender authentication for what is about to be sent (sign.c): DKIM
+   signatures (made once per message when it goes unconverted), an ARC
+   seal for a forwarded copy. *data and *size may change to s->auth. */
+static int ob_sign(struct ob_session *s, struct ob_job *job, const unsigned char **data,
+		   size_t *size)
+{
+	const struct msgauth_context *ctx = s->dest->ob->msgauth;
+	struct ob_sub *sub = job->sub;
+
+	if (ctx == NULL)
+		return 0;
+	buf_reset(&s->auth);
+	if (*data == s->msg && sub->env->dkim_signatures != NULL) {
+		/* signed when it was queued */
+		if (buf_append_str(&s->auth, sub->env->dkim_signatures) < 0)
+			return -1;
+	} else if (*data == s->msg) {
+		if (!sub->dkim_made) {
+			(void)outbound_dkim_sign(ctx, sub->env, *data, *size, &sub->dkim);
+			sub->dkim_made = true;
+		}
+		if (buf_append(&s->auth, sub->dkim.data, sub->dkim.used) < 0)
+			return -1;
+	} else {
+		(void)outbound_dkim_sign(ctx, sub->env, *data, *size, &s->auth);
+	}
+	if (job->forwarded)
+		(void)outbound_arc_seal(ctx, sub->env, *data, *size, &s->auth);
+	if (s->auth.used == 0)
+		return 0;
+	if (buf_append(&s->auth, *data, *size) < 0)
+		return -1;
+	*data = s->auth.data;
+	*size = s->auth.used;
+	return 0;
 }
 
 static void session_take_job(struct ob_session *s)
@@ -1164,6 +1224,8 @@ static void session_take_job(struct ob_session *s)
 			size = s->conv.used;
 			body_8bit = false;
 		}
+		if (ob_sign(s, job, &data, &size) < 0)
+			goto done_early;
 		if (smtp_client_max_size(s->client) > 0 &&
 		    (uint64_t)size > smtp_client_max_size(s->client)) {
 			char *diag = i_strdup_printf(
@@ -1178,6 +1240,13 @@ static void session_take_job(struct ob_session *s)
 		}
 		memset(&s->txn, 0, sizeof(s->txn));
 		s->txn.sender = job->sub->env->sender;
+		if (job->forwarded) {
+			const char *srs = outbound_srs_sender(d->ob->msgauth, job->sub->arena,
+							      job->sub->env);
+
+			if (srs != NULL)
+				s->txn.sender = srs;
+		}
 		s->txn.size = size;
 		s->txn.body_8bit = body_8bit;
 		s->txn.smtputf8 = job->sub->env->smtputf8 && (caps & SMTP_CAP_SMTPUTF8) != 0;
@@ -1285,6 +1354,7 @@ static void session_close(struct ob_session *s, bool quit)
 	}
 	session_free_message(s);
 	buf_free(&s->conv);
+	buf_free(&s->auth);
 	if (s->idle_ev != NULL)
 		event_free(s->idle_ev);
 	free(s->last_error);
@@ -1374,5 +1444,6 @@ static void job_complete(struct ob_job *job)
 	if (--sub->jobs_left > 0)
 		return;
 	sub->done(sub->ctx, sub->queue_id, sub->results, sub->count);
+	buf_free(&sub->dkim);
 	arena_free(&sub->arena);
 }

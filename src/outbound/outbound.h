@@ -60,6 +60,30 @@ void outbound_submit(struct outbound *ob, const char *queue_id, const struct que
    DEFERRED through done callbacks), join the thread. */
 void outbound_stop(struct outbound **ob);
 
+/* Sign outgoing mail of local domains (DKIM), seal forwarded mail (ARC)
+   and rewrite its sender (SRS) with ctx, which must outlive ob. Call
+   before the first outbound_submit(). */
+struct msgauth_context;
+void outbound_set_msgauth(struct outbound *ob, const struct msgauth_context *ctx);
+
+/* ---- sender authentication (sign.c), exposed for unit tests ---- */
+
+/* DKIM-Signature fields for msg (the bytes about to be sent) when env is
+   of local origin and the From domain has keys: appended to out. Returns
+   how many. */
+int outbound_dkim_sign(const struct msgauth_context *ctx, const struct queue_envelope *env,
+		       const unsigned char *msg, size_t size, buf_t *out);
+/* The ARC set for a message from outside that tern forwards (env has the
+   Authentication-Results of its checks; [arc] domain has a key):
+   appended to out. Returns 1 when sealed. */
+int outbound_arc_seal(const struct msgauth_context *ctx, const struct queue_envelope *env,
+		      const unsigned char *msg, size_t size, buf_t *out);
+/* The SRS sender for a forwarded message from outside, or NULL (keep the
+   sender). In arena. */
+struct arena;
+const char *outbound_srs_sender(const struct msgauth_context *ctx, struct arena *arena,
+				const struct queue_envelope *env);
+
 /* ---- tuning (tests), and the engine's parts exposed for unit tests ---- */
 
 /* A source of randomness: a number in [0, n). */

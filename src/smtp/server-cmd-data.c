@@ -33,6 +33,11 @@ static void transaction_over(struct smtp_session *session)
 	smtp_session_idle_check(session);
 }
 
+void smtp_data_transaction_over(struct smtp_session *session)
+{
+	transaction_over(session);
+}
+
 /* RFC 3848 protocol names; RFC 6531 4.3 for SMTPUTF8 transactions */
 static const char *protocol_name(const struct smtp_session *session)
 {
@@ -141,12 +146,20 @@ static void flush_out(struct smtp_session *session)
 		trans->too_big = true;
 		queue_writer_abort(&trans->writer);
 	}
-	if (trans->writer != NULL && trans->write_error == NULL && trans->out.used > 0 &&
-	    queue_writer_write(trans->writer, trans->out.data, trans->out.used, &error) < 0) {
-		trans->write_error = arena_strdup(trans->arena, error);
-		log_error("smtp", "queue write failed session=%s id=%s error=%s", session->base.id,
-			  trans->id, log_str(error));
-		queue_writer_abort(&trans->writer);
+	if (trans->writer != NULL && trans->write_error == NULL && trans->out.used > 0) {
+		const unsigned char *data = trans->out.data;
+		size_t len = trans->out.used;
+
+		/* through the sender-authentication checks, which hold the
+		   header back until it is whole */
+		if (smtp_msgauth_filter(trans, &data, &len) < 0)
+			i_panic("smtp: unlimited buffer full");
+		if (len > 0 && queue_writer_write(trans->writer, data, len, &error) < 0) {
+			trans->write_error = arena_strdup(trans->arena, error);
+			log_error("smtp", "queue write failed session=%s id=%s error=%s", session->base.id,
+				  trans->id, log_str(error));
+			queue_writer_abort(&trans->writer);
+		}
 	}
 	buf_reset(&trans->out);
 }
@@ -312,7 +325,6 @@ static void message_end(struct smtp_session *session)
 {
 	struct smtp_transaction *trans = session->trans;
 	const struct tern_settings *set = session->server->set;
-	struct queue_envelope *env = &trans->env;
 
 	if (!smtp_data_reader_finish(&trans->reader, &trans->out))
 		add_header_fields(session, true);
@@ -338,7 +350,25 @@ static void message_end(struct smtp_session *session)
 		transaction_over(session);
 		return;
 	}
+	/* SPF, DKIM, ARC, DMARC: the verdict calls smtp_data_commit() */
+	if (smtp_msgauth_finish(session))
+		return;
+	smtp_data_commit(session);
+}
 
+void smtp_data_commit(struct smtp_session *session)
+{
+	struct smtp_transaction *trans = session->trans;
+	struct queue_envelope *env = &trans->env;
+
+	if (trans->write_error != NULL) {
+		smtp_reply(session, 451, "4.3.0", "Local error, try again later");
+		transaction_over(session);
+		/* after the checks we are outside the connection's callbacks */
+		if (!session->in_input)
+			smtp_session_check_disconnect(session);
+		return;
+	}
 	memset(env, 0, sizeof(*env));
 	env->created = time(NULL);
 	env->sender = trans->from;
@@ -349,6 +379,9 @@ static void message_end(struct smtp_session *session)
 	env->smtputf8 = trans->params.smtputf8;
 	env->auth_user = arena_strdup(trans->arena, session->auth_user);
 	env->client = arena_printf(trans->arena, "%s [%s]", session->helo, session->base.ip);
+	env->auth_results = trans->auth_results;
+	env->quarantine = trans->quarantine;
+	env->local_origin = trans->local_origin;
 	env->rcpts = trans->rcpts;
 	env->rcpt_count = trans->rcpt_count;
 
@@ -363,6 +396,8 @@ static void commit_run(void *ctx)
 	struct smtp_transaction *trans = session->trans;
 	const char *error;
 
+	/* DKIM signing of our users' mail: CPU work, here off the event loop */
+	smtp_msgauth_sign(trans);
 	if (queue_commit(&trans->writer, &trans->env, &error) < 0)
 		trans->commit_error = i_strdup(error);
 	else

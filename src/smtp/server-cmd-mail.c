@@ -176,8 +176,11 @@ static void mail_accept(struct smtp_session *session, const char *from,
 	trans->params.envid = arena_strdup(trans->arena, mp->envid);
 	trans->params.auth = arena_strdup(trans->arena, mp->auth);
 	trans->limit = (uint64_t)session->server->set->limits.message_size;
+	/* authenticated or relay.networks: mail of ours (signed, not checked) */
+	trans->local_origin = smtp_session_trusted(session);
 	session->trans = trans;
 	service_session_set_engaged(&session->base, true);
+	smtp_msgauth_mail(session);
 	smtp_reply(session, 250, "2.1.0", "Sender <%s> OK", from);
 }
 
@@ -262,6 +265,27 @@ void smtp_cmd_rcpt(struct smtp_session *session, struct smtp_command *cmd)
 	job->literal = job->domain[0] == '[';
 	job->orcpt = arena_strdup(arena, cmd->rcpt.orcpt);
 	job->notify = cmd->rcpt.notify;
+	if (!cmd->path.postmaster) {
+		const char *orig;
+		int ret;
+
+		/* a bounce to a sender tern rewrote (SRS) goes back to it: pure
+		   computation (an HMAC), no lookup */
+		ret = smtp_msgauth_rcpt_srs(session, job->address, job->domain,
+					    cmd->path.local_part, &orig);
+		if (ret != 0) {
+			if (ret > 0) {
+				add_target(trans, orig, NULL, job->orcpt, job->notify);
+				if (trans->rcpt_cmds == 0)
+					trans->first_rcpt = arena_strdup(trans->arena, job->address);
+				trans->rcpt_cmds++;
+				smtp_reply(session, 250, "2.1.5", "Recipient <%s> OK", job->address);
+			}
+			arena_free(&job->arena);
+			i_free(job);
+			return;
+		}
+	}
 	smtp_session_job(session, session->server->lookup_jobs, rcpt_run, rcpt_done, job);
 }
 

@@ -11,6 +11,7 @@
 #include "smtp-data.h"
 #include "uid.h"
 #include "queue.h"
+#include "msgauth.h"
 #include "service.h"
 #include "tern-limits.h"
 
@@ -22,6 +23,8 @@ struct accounts_pool;
 struct sasl_server;
 struct event;
 struct arena;
+struct msgauth_context;
+struct msgauth_inbound;
 
 /* SMTP_OUTPUT_MAX: tern-limits.h */
 
@@ -37,6 +40,11 @@ struct smtp_server {
 
 	smtp_committed_cb *committed;
 	void *committed_ctx;
+
+	/* sender authentication (server-msgauth.c); NULL: off */
+	const struct msgauth_context *msgauth;
+	struct dns_resolver *dns;       /* on the server's loop */
+	struct msgauth_dns mdns;
 };
 
 struct smtp_transaction {
@@ -60,6 +68,13 @@ struct smtp_transaction {
 	const char *write_error;        /* the first write failure */
 	char id[UID_MAX_LEN];
 
+	/* sender authentication (server-msgauth.c) */
+	bool local_origin;              /* authenticated or relay.networks: ours */
+	struct msgauth_inbound *auth;   /* the checks; the message passes through them */
+	buf_t auth_out;
+	const char *auth_results;       /* for the envelope */
+	bool quarantine;
+
 	/* the commit job */
 	struct queue_envelope env;
 	const char *commit_error;       /* malloc'd in the job */
@@ -82,6 +97,7 @@ struct smtp_session {
 	bool disconnect;                /* close after the output is sent */
 	bool closing_down;              /* server shutdown: close when idle */
 	bool in_input;                  /* inside a connection callback */
+	bool checking;                  /* waiting for the sender-authentication verdict */
 	const char *disconnect_reason;  /* static text for the log */
 	unsigned int bad_commands;      /* error replies in a row */
 	unsigned int auth_failures;
@@ -155,6 +171,33 @@ size_t smtp_session_raw_input(struct smtp_session *session, const unsigned char 
 			      size_t len);
 /* The connection went away mid-message: throw it away. */
 void smtp_data_abort(struct smtp_session *session);
+
+/* Commit the message (after the checks): the envelope, then the queue
+   commit in the job pool; the reply follows. */
+void smtp_data_commit(struct smtp_session *session);
+/* A transaction ended with a reply: reset, and close if the server stops. */
+void smtp_data_transaction_over(struct smtp_session *session);
+
+/* server-msgauth.c */
+/* The resolver on the server's loop (when msgauth is set). */
+int smtp_msgauth_start(struct smtp_server *server, const char **error_r);
+void smtp_msgauth_stop(struct smtp_server *server);
+/* MAIL was accepted: start the checks of the new transaction. */
+void smtp_msgauth_mail(struct smtp_session *session);
+/* Message bytes on their way to the queue: replaced by what is to be
+   written (the header is held back until whole). -1 on failure. */
+int smtp_msgauth_filter(struct smtp_transaction *trans, const unsigned char **data,
+			size_t *len);
+/* The end of data: false when there are no checks (commit now); true when
+   the verdict will come (then smtp_data_commit, or the rejection). */
+bool smtp_msgauth_finish(struct smtp_session *session);
+/* In the commit job (a pool thread): the DKIM signatures of a message of
+   local origin, into trans->env. */
+void smtp_msgauth_sign(struct smtp_transaction *trans);
+/* RCPT to an SRS address of ours: 1 with the original address in
+   *orig_r, 0 when it is no SRS address, -1 after replying with an error. */
+int smtp_msgauth_rcpt_srs(struct smtp_session *session, const char *address,
+			  const char *domain, const char *local_part, const char **orig_r);
 
 /* server-cmd-auth.c */
 void smtp_cmd_auth(struct smtp_session *session, struct smtp_command *cmd);

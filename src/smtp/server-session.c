@@ -9,6 +9,7 @@
 #include "connection.h"
 #include "listener.h"
 #include "log.h"
+#include "inbound.h"
 #include "sasl.h"
 #include "tls.h"
 #include "job-pool.h"
@@ -143,7 +144,7 @@ void smtp_session_update_input(struct smtp_session *session)
 	if (session->conn == NULL)
 		return;
 	if (session->job_running || session->auth_running || session->output_paused ||
-	    session->disconnect)
+	    session->disconnect || session->checking)
 		net_conn_pause(session->conn);
 	else
 		net_conn_resume(session->conn);
@@ -169,6 +170,8 @@ void smtp_transaction_free(struct smtp_transaction **transp)
 		queue_writer_abort(&trans->writer);
 	if (trans->data_started)
 		smtp_data_reader_deinit(&trans->reader);
+	msgauth_inbound_free(&trans->auth);
+	buf_free(&trans->auth_out);
 	buf_free(&trans->out);
 	i_free(trans->commit_error);
 	arena_free(&trans->arena);

@@ -38,15 +38,21 @@ struct smtp_server *smtp_server_new(const struct tern_settings *set, struct net_
 	return server;
 }
 
-void smtp_server_start(struct smtp_server *server, struct job_pool *commit_pool,
-		       struct job_pool *lookup_pool, struct accounts_pool *acc_pool,
-		       struct queue *queue, SSL_CTX *tls)
+int smtp_server_start(struct smtp_server *server, struct job_pool *commit_pool,
+		      struct job_pool *lookup_pool, struct accounts_pool *acc_pool,
+		      struct queue *queue, SSL_CTX *tls, const char **error_r)
 {
 	server->commit_jobs = job_client_new(commit_pool, server->loop);
 	server->lookup_jobs = job_client_new(lookup_pool, server->loop);
 	server->acc_pool = acc_pool;
 	server->queue = queue;
 	server->tls = tls;
+	return smtp_msgauth_start(server, error_r);
+}
+
+void smtp_server_set_msgauth(struct smtp_server *server, const struct msgauth_context *ctx)
+{
+	server->msgauth = ctx;
 }
 
 void smtp_server_set_committed_callback(struct smtp_server *server, smtp_committed_cb *cb,
@@ -90,6 +96,7 @@ void smtp_server_free(struct smtp_server **serverp)
 	/* sessions waiting for a job are freed by its done callback */
 	job_client_free(&server->commit_jobs);
 	job_client_free(&server->lookup_jobs);
+	smtp_msgauth_stop(server);
 	i_free(server);
 	*serverp = NULL;
 }

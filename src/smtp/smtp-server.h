@@ -36,12 +36,20 @@ struct smtp_server *smtp_server_new(const struct tern_settings *set, struct net_
 /* Take the job pools (commit: queue commits; lookup: accounts queries),
    the accounts handle pool, the queue and the TLS context (tls NULL: no
    STARTTLS, and submissions connections are refused); all must outlive
-   the server. Call before the loop runs. */
-void smtp_server_start(struct smtp_server *server, struct job_pool *commit_pool,
-		       struct job_pool *lookup_pool, struct accounts_pool *acc_pool,
-		       struct queue *queue, SSL_CTX *tls);
+   the server. Starts the sender-authentication checks' resolver when
+   smtp_server_set_msgauth() gave them. Call before the loop runs. 0, or -1
+   with *error_r. */
+int smtp_server_start(struct smtp_server *server, struct job_pool *commit_pool,
+		      struct job_pool *lookup_pool, struct accounts_pool *acc_pool,
+		      struct queue *queue, SSL_CTX *tls, const char **error_r);
 void smtp_server_set_committed_callback(struct smtp_server *server, smtp_committed_cb *cb,
 					void *ctx);
+/* Check incoming mail (SPF, DKIM, ARC, DMARC) and drop forged
+   Authentication-Results (src/msgauth); ctx must outlive the server.
+   Call before smtp_server_start(). */
+struct msgauth_context;
+void smtp_server_set_msgauth(struct smtp_server *server, const struct msgauth_context *ctx);
+
 /* Wait for the server's jobs (their done callbacks run, freeing sessions
    that went away) and free. Call after service_close_all() and before
    service_free(). */

@@ -14,6 +14,10 @@
  *   smtputf8 1                         (optional)
  *   auth alice@example.test            (optional)
  *   client mail.example [192.0.2.1]    (optional)
+ *   authres mx.example; spf=pass ...   (optional: Authentication-Results value)
+ *   quarantine 1                       (optional: deliver into Junk)
+ *   origin local                       (optional: may be DKIM-signed outbound)
+ *   dkim DKIM-Signature: ...           (optional: signatures made at reception)
  *   size 1834
  *   rcpt 0 bob@example.test
  *   original 0 list@example.test       (optional: the RCPT TO before aliases)
@@ -298,6 +302,14 @@ static int envelope_serialize(const struct queue_envelope *env, buf_t *b)
 		ret |= append_kv(b, "auth", env->auth_user);
 	if (env->client != NULL)
 		ret |= append_kv(b, "client", env->client);
+	if (env->auth_results != NULL)
+		ret |= append_kv(b, "authres", env->auth_results);
+	if (env->quarantine)
+		ret |= append_kv(b, "quarantine", "1");
+	if (env->local_origin)
+		ret |= append_kv(b, "origin", "local");
+	if (env->dkim_signatures != NULL)
+		ret |= append_kv(b, "dkim", env->dkim_signatures);
 	ret |= buf_printf(b, "size %llu\n", (unsigned long long)env->size);
 	for (i = 0; i < env->rcpt_count; i++) {
 		const struct queue_rcpt *r = &env->rcpts[i];
@@ -558,6 +570,14 @@ static int envelope_parse(struct arena *arena, const unsigned char *data, size_t
 				env->auth_user = v;
 			} else if (KEY("client")) {
 				env->client = v;
+			} else if (KEY("authres")) {
+				env->auth_results = v;
+			} else if (KEY("quarantine")) {
+				env->quarantine = strcmp(v, "1") == 0;
+			} else if (KEY("origin")) {
+				env->local_origin = strcmp(v, "local") == 0;
+			} else if (KEY("dkim")) {
+				env->dkim_signatures = v;
 			} else if (KEY("size")) {
 				env->size = strtoull(v, NULL, 10);
 			} else if (KEY("rcpt") || KEY("orcpt") || KEY("notify") || KEY("original")) {

@@ -80,6 +80,15 @@ struct queue_envelope {
 	bool smtputf8;              /* SMTPUTF8 (RFC 6531) */
 	const char *auth_user;      /* authenticated submitter, or NULL */
 	const char *client;         /* "helo [ip]" of the submitting client, for logs and DSNs */
+	/* sender authentication (src/msgauth) */
+	const char *auth_results;   /* Authentication-Results value added at local delivery
+	                               (RFC 8601: "authserv-id; resinfo..."), or NULL */
+	bool quarantine;            /* local copies go to the Junk folder (a DMARC quarantine) */
+	bool local_origin;          /* from a local user, sendmail, relay.networks or tern itself:
+	                               outbound DKIM signing applies (never to mail from outside) */
+	const char *dkim_signatures; /* DKIM-Signature fields made when the message was queued
+	                               ("DKIM-Signature: ...\r\n" each), or NULL: outbound
+	                               delivery puts them on top (or signs itself) */
 	uint64_t size;              /* bytes in msg/<id> */
 	struct queue_rcpt *rcpts;
 	unsigned int rcpt_count;

@@ -232,6 +232,11 @@ static const struct error_case error_cases[] = {
 	{ "[limits]\nline_length = 100\n", "c.toml:2: limits.line_length: 100 out of range (512-1048576)" },
 	{ "[limits]\nsmtp_timeout = \"5\"\n", "c.toml:2: limits.smtp_timeout: '5': bad duration: a number and a unit s, m, h, d or w (e.g. \"30s\", \"4h\")" },
 	{ "[limits]\nfoo = 1\n", "c.toml:2: unknown key 'foo' in [limits]" },
+	{ "[dmarc]\nreject = \"bounce\"\n", "c.toml:2: dmarc.reject: 'bounce' is not one of reject, quarantine, none" },
+	{ "[dmarc]\nquarantine = \"spam\"\n", "c.toml:2: dmarc.quarantine: 'spam' is not one of junk, none" },
+	{ "[spf]\nverify = \"yes\"\n", "c.toml:2: spf.verify: expected a boolean (true or false), got string" },
+	{ "[srs]\nmax_age = \"0d\"\n", "c.toml:2: srs.max_age: '0d': duration must be more than 0" },
+	{ "[dkim]\nselector = \"x\"\n", "c.toml:2: unknown key 'selector' in [dkim]" },
 	/* parser errors come through as they are */
 	{ "hostname = \"x\n", "c.toml:1: unterminated string" },
 	{ "user = \"a\"\nuser = \"b\"\n", "c.toml:2: duplicate key 'user' (first defined on line 1)" },
@@ -251,6 +256,41 @@ static void test_settings_errors(void **state)
 			fail_msg("case %zu: got \"%s\", want \"%s\"", i, error, error_cases[i].error);
 		settings_free(&set);
 	}
+}
+
+static void test_settings_msgauth(void **state)
+{
+	struct tern_settings *set = settings_new(false);
+	const char *error = NULL;
+
+	/* the defaults: everything checked and signed, reports off */
+	assert_true(set->spf_verify && set->dkim_verify && set->dmarc_verify && set->arc_verify);
+	assert_true(set->dkim_sign && set->arc_seal && set->srs_enabled);
+	assert_false(set->spf_reject_fail);
+	assert_false(set->dmarc_reports);
+	assert_string_equal(set->dmarc_reject, "reject");
+	assert_string_equal(set->dmarc_quarantine, "junk");
+	assert_int_equal(set->limits.auth_check_timeout, 20);
+	assert_int_equal(apply(set, "[spf]\nverify = false\nreject_fail = true\n"
+			       "[dkim]\nsign = false\n"
+			       "[dmarc]\nreject = \"quarantine\"\nquarantine = \"none\"\nreports = true\n"
+			       "report_from = \"dmarc@example.test\"\n"
+			       "[arc]\ndomain = \"example.test\"\n"
+			       "[srs]\ndomain = \"fwd.example.test\"\nsecret = \"s3cret\"\nmax_age = \"7d\"\n"
+			       "[limits]\nauth_check_timeout = \"5s\"\n", &error), 0);
+	assert_false(set->spf_verify);
+	assert_true(set->spf_reject_fail);
+	assert_false(set->dkim_sign);
+	assert_string_equal(set->dmarc_reject, "quarantine");
+	assert_string_equal(set->dmarc_quarantine, "none");
+	assert_true(set->dmarc_reports);
+	assert_string_equal(set->dmarc_report_from, "dmarc@example.test");
+	assert_string_equal(set->arc_domain, "example.test");
+	assert_string_equal(set->srs_domain, "fwd.example.test");
+	assert_string_equal(set->srs_secret, "s3cret");
+	assert_int_equal(set->srs_max_age, 7 * 86400);
+	assert_int_equal(set->limits.auth_check_timeout, 5);
+	settings_free(&set);
 }
 
 static void test_settings_cidr(void **state)
@@ -380,6 +420,7 @@ int main(void)
 		cmocka_unit_test(test_settings_defaults),
 		cmocka_unit_test(test_settings_full),
 		cmocka_unit_test(test_settings_errors),
+		cmocka_unit_test(test_settings_msgauth),
 		cmocka_unit_test(test_settings_cidr),
 		cmocka_unit_test(test_settings_duration),
 		cmocka_unit_test(test_settings_load),

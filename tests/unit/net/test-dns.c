@@ -25,7 +25,12 @@ static const char zone_json[] =
 	" \"nomx.test\": {\"A\": [\"127.0.0.4\"]},"
 	" \"null.test\": {\"MX\": [[0, \".\"]]},"
 	" \"broken.test\": \"SERVFAIL\","
-	" \"slow.test\": \"TIMEOUT\"}";
+	" \"slow.test\": \"TIMEOUT\","
+	" \"txt.test\": {\"TXT\": [\"v=spf1 -all\", [\"split \", \"in two\"]]},"
+	" \"big.test\": {\"TXT\": [\"%s\"]},"
+	" \"2.0.0.127.in-addr.arpa\": {\"PTR\": [\"MX1.ex.test.\", \"other.test\"]}}";
+
+#define BIG_TXT 600
 
 static pid_t server_pid;
 static char zone_path[] = "/tmp/tern-dns-zone-XXXXXX";
@@ -39,6 +44,8 @@ struct answer {
 	unsigned int count;
 	char first[64];
 	unsigned int first_pref;
+	char txt[2][1024];
+	size_t txt_len[2];
 };
 
 static int setup(void **state)
@@ -49,9 +56,18 @@ static int setup(void **state)
 	const char *error;
 	struct dns_resolver_settings set = { servers, 300, 1 };
 
+	char big[BIG_TXT + 1];
+	FILE *zf;
+
+	/* a 600-byte record: three character-strings, over the 512 bytes of
+	   classic UDP DNS */
+	memset(big, 'k', BIG_TXT);
+	big[BIG_TXT] = '\0';
 	assert_true(fd >= 0);
-	assert_int_equal(write(fd, zone_json, sizeof(zone_json) - 1), (ssize_t)sizeof(zone_json) - 1);
-	close(fd);
+	zf = fdopen(fd, "w");
+	assert_non_null(zf);
+	fprintf(zf, zone_json, big);
+	fclose(zf);
 	assert_int_equal(pipe(out), 0);
 	server_pid = fork();
 	if (server_pid == 0) {
@@ -87,6 +103,18 @@ static void answer_cb(const struct dns_result *res, void *ctx)
 
 	a->done = true;
 	a->status = res->status;
+	if (res->txt_count > 0) {
+		a->count = res->txt_count;
+		for (unsigned int i = 0; i < res->txt_count && i < 2; i++) {
+			assert_true(res->txt_lens[i] < sizeof(a->txt[i]));
+			memcpy(a->txt[i], res->txt[i], res->txt_lens[i] + 1);
+			a->txt_len[i] = res->txt_lens[i];
+		}
+	}
+	if (res->name_count > 0) {
+		a->count = res->name_count;
+		snprintf(a->first, sizeof(a->first), "%s", res->names[0]);
+	}
 	if (res->mx_count > 0) {
 		a->count = res->mx_count;
 		snprintf(a->first, sizeof(a->first), "%s", res->mx[0].host);
@@ -166,6 +194,42 @@ static void test_classification(void **state)
 	assert_int_equal(slow.status, DNS_TEMPFAIL);
 }
 
+static void test_txt(void **state)
+{
+	struct answer a = { 0 }, big = { 0 }, none = { 0 };
+
+	dns_lookup(resolver, DNS_TYPE_TXT, "txt.test", answer_cb, &a);
+	dns_lookup(resolver, DNS_TYPE_TXT, "big.test", answer_cb, &big);
+	dns_lookup(resolver, DNS_TYPE_TXT, "mx1.ex.test", answer_cb, &none);
+	wait_for(&a);
+	wait_for(&big);
+	wait_for(&none);
+	assert_int_equal(a.status, DNS_FOUND);
+	assert_int_equal(a.count, 2);
+	assert_string_equal(a.txt[0], "v=spf1 -all");
+	/* RFC 7208 3.3: the strings of one record are joined with nothing between */
+	assert_string_equal(a.txt[1], "split in two");
+	assert_int_equal(big.status, DNS_FOUND);
+	assert_int_equal(big.count, 1);
+	assert_int_equal(big.txt_len[0], BIG_TXT);
+	assert_int_equal(none.status, DNS_NODATA);
+}
+
+static void test_ptr(void **state)
+{
+	struct answer a = { 0 }, nx = { 0 };
+
+	dns_lookup(resolver, DNS_TYPE_PTR, "2.0.0.127.in-addr.arpa", answer_cb, &a);
+	dns_lookup(resolver, DNS_TYPE_PTR, "3.0.0.127.in-addr.arpa", answer_cb, &nx);
+	wait_for(&a);
+	wait_for(&nx);
+	assert_int_equal(a.status, DNS_FOUND);
+	assert_int_equal(a.count, 2);
+	assert_string_equal(a.first, "mx1.ex.test");
+	assert_int_equal(nx.status, DNS_NXDOMAIN);
+	assert_string_equal(dns_type_name(DNS_TYPE_PTR), "PTR");
+}
+
 static void test_cancel(void **state)
 {
 	struct answer a = { 0 }, b = { 0 };
@@ -187,6 +251,8 @@ int main(void)
 		cmocka_unit_test(test_mx),
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_classification),
+		cmocka_unit_test(test_txt),
+		cmocka_unit_test(test_ptr),
 		cmocka_unit_test(test_cancel),
 	};
 

@@ -46,6 +46,10 @@ static const char *commit_one(struct queue *q, const char *sender, const char *b
 	env.ret = QUEUE_RET_HDRS;
 	env.body_8bit = true;
 	env.client = "client.test [127.0.0.1]";
+	env.auth_results = "mx.example.test;\r\n\tspf=pass smtp.mailfrom=a@b.test";
+	env.quarantine = true;
+	env.local_origin = true;
+	env.dkim_signatures = "DKIM-Signature: v=1; a=ed25519-sha256;\r\n\tb=AAA\r\n";
 	for (i = 0; i < rcpts; i++) {
 		r[i].address = i == 0 ? "bob@example.test" : i == 1 ? "carol@example.test" : "x@remote.test";
 		r[i].notify = i == 1 ? (QUEUE_NOTIFY_FAILURE | QUEUE_NOTIFY_DELAY) : 0;
@@ -77,6 +81,10 @@ static void test_commit_read(void **state)
 	assert_string_equal(env->envid, "env\r\nid%x");
 	assert_int_equal(env->ret, QUEUE_RET_HDRS);
 	assert_true(env->body_8bit);
+	assert_string_equal(env->auth_results, "mx.example.test;\r\n\tspf=pass smtp.mailfrom=a@b.test");
+	assert_true(env->quarantine);
+	assert_true(env->local_origin);
+	assert_string_equal(env->dkim_signatures, "DKIM-Signature: v=1; a=ed25519-sha256;\r\n\tb=AAA\r\n");
 	assert_int_equal(env->size, 21);
 	assert_int_equal(env->rcpt_count, 3);
 	assert_string_equal(env->rcpts[1].address, "carol@example.test");

@@ -238,6 +238,7 @@ static int serve_open_stores(struct serve *serve, const char **error_r)
 	serve->auth_pool = job_pool_new(I_MAX(SERVE_AUTH_THREADS_MIN,
 					      (unsigned int)sysconf(_SC_NPROCESSORS_ONLN)));
 	serve->acc_pool = accounts_pool_new(set->data_dir, set->domains, set->domains_count);
+	accounts_pool_set_system(serve->acc_pool, set->hostname, set->postmaster);
 	{
 		struct mail_store_settings ms = { .data_dir = set->data_dir };
 		struct mail_error merr;
@@ -348,7 +349,7 @@ static void serve_dev_demo(struct serve *serve)
 	buf_t pw;
 	int fd, exists;
 
-	if (accounts_open(set->data_dir, set->domains, set->domains_count, &acc, &error) < 0) {
+	if (accounts_open_settings(set, &acc, &error) < 0) {
 		log_error("serve", "dev demo account error=%s", log_str(error));
 		return;
 	}

@@ -718,7 +718,7 @@ struct maildrop_pickup *maildrop_pickup_start(const struct tern_settings *set,
 		*error_r = maildrop_error;
 		goto fail;
 	}
-	if (accounts_open(set->data_dir, set->domains, set->domains_count, &p->acc, error_r) < 0)
+	if (accounts_open_settings(set, &p->acc, error_r) < 0)
 		goto fail;
 	p->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (p->stop_fd < 0) {

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,6 +16,19 @@ void log_set_level(enum log_level level) { log_min_level = level; }
 enum log_level log_get_level(void) { return log_min_level; }
 void log_set_fd(int fd) { log_fd = fd < 0 ? STDERR_FILENO : fd; }
 void log_set_timestamps(bool enable) { log_timestamps = enable; }
+
+bool log_stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	if (env == NULL || sscanf(env, "%llu:%llu%c", &dev, &ino, &end) != 2)
+		return false;
+	return fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
 
 static const char *level_name(enum log_level level)
 {
@@ -44,7 +59,10 @@ void log_write(enum log_level level, const char *tag, const char *fmt, ...)
 
 		clock_gettime(CLOCK_REALTIME, &ts);
 		gmtime_r(&ts.tv_sec, &tm);
-		pos += strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%SZ ", &tm);
+		pos += strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+		n = snprintf(line + pos, sizeof(line) - pos, ".%03ldZ ", ts.tv_nsec / 1000000);
+		if (n > 0)
+			pos += (size_t)n;
 	}
 	lname = level_name(level);
 	n = snprintf(line + pos, sizeof(line) - pos, "%s%s%s ",

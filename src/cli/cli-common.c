@@ -118,6 +118,10 @@ struct tern_settings *cli_settings(const struct cli_opts *opts)
 		struct stat st;
 		int fd = -1;
 
+		/* user = "root": nothing to become */
+		if (privileges_lookup(set->user, &uid, &gid, &error) == 0 && uid == 0)
+			return set;
+
 		/* files made now must belong to the server's user (data_dir
 		   itself changed through a descriptor, never by path again) */
 		if (privileges_lookup(set->user, &uid, &gid, &error) < 0 ||

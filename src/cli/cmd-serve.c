@@ -103,6 +103,16 @@ static int serve_open_stores(struct serve *serve, const char **error_r);
 static void serve_dev_demo(struct serve *serve);
 static void serve_cleanup(struct serve *serve);
 
+/* user = "root" (or another name of uid 0): root kept on purpose. */
+static bool user_is_root(const char *user)
+{
+	const char *error;
+	uid_t uid;
+	gid_t gid;
+
+	return privileges_lookup(user, &uid, &gid, &error) == 0 && uid == 0;
+}
+
 static void serve_usage(FILE *out)
 {
 	fprintf(out, "usage: tern serve [-c FILE | --dev] [--check]\n"
@@ -682,15 +692,17 @@ int cmd_serve(int argc, char **argv)
 		serve_cleanup(&serve);
 		return 1;
 	}
-	if (as_root && serve.set->user[0] != '\0') {
+	if (as_root && serve.set->user[0] != '\0' && !user_is_root(serve.set->user)) {
 		if (privileges_drop(serve.set->user, &error) < 0) {
 			fprintf(stderr, "tern serve: %s\n", error);
 			serve_cleanup(&serve);
 			return 1;
 		}
 	} else if (as_root) {
-		/* --dev (serve_check_run() refused the rest) */
-		log_warning("serve", "running as root: --dev without user");
+		/* --dev, or user = "root" on purpose (serve_check_run()
+		   refused the rest) */
+		log_warning("serve", "running as root user=%s",
+			    serve.set->user[0] == '\0' ? "-" : log_str(serve.set->user));
 	}
 	if (access(serve.set->data_dir, R_OK | W_OK | X_OK) < 0) {
 		fprintf(stderr, "tern serve: data_dir %s: %s\n", serve.set->data_dir,

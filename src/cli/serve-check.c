@@ -96,8 +96,8 @@ static void check_user(struct check_ctx *ctx)
 		return;
 	if (set->user[0] == '\0') {
 		if (ctx->as_root && !set->dev)
-			problem(ctx, true, NULL, 0, "user is not set: tern serve started as root must "
-				"run as an unprivileged user; set user = \"tern\" (made with: adduser "
+			problem(ctx, true, NULL, 0, "user is not set: tern serve run by root must "
+				"drop to an unprivileged user; set user = \"tern\" (made with: adduser "
 				"--system --group --home %s tern), or use --dev for development",
 				set->data_dir);
 		return;

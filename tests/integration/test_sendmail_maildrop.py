@@ -38,10 +38,9 @@ def world(tern_bin):
     binary = base / "tern"
     shutil.copy2(tern_bin, binary)
     binary.chmod(0o755)
-    srv = TernServer(str(binary), base / "srv")
-    (base / "srv").chmod(0o755)
     # the server drops to `daemon`; the CLI run by root below does too
-    srv.config.write_text('user = "daemon"\n' + srv.config.read_text())
+    srv = TernServer(str(binary), base / "srv", user="daemon")
+    (base / "srv").chmod(0o755)
     srv.config.chmod(0o644)
     srv.add_user("alice@example.test", "pw")
     srv.add_user("bob@example.test", "pw")

@@ -200,7 +200,7 @@ static void check_data_dir(struct check_ctx *ctx)
 				"to be its own)");
 			return;
 		}
-	} else if (errno == ENOENT) {
+	} else if (errno == ENOENT || errno == ENOTDIR) {
 		/* made at start, by the process that starts: its nearest
 		   existing parent must let it */
 		parent = i_strdup(set->data_dir);

@@ -237,14 +237,14 @@ static bool is_system_address(struct accounts *acc, const char *address, bool *a
 	local_domain = accounts_domain_is_local(acc, at + 1);
 	*at_host_r = !local_domain && i_strcasecmp(at + 1, acc->hostname) == 0;
 	/* RFC 5321 4.5.1: postmaster of every domain we receive mail for */
-	if (len == 10 && strncmp(address, "postmaster", 10) == 0)
+	if (len == 10 && i_strncasecmp(address, "postmaster", 10) == 0)
 		return local_domain || *at_host_r;
 	if (!*at_host_r && i_strcasecmp(at + 1, acc->hostname) != 0)
 		return false;
 	/* the machine's own: root (cron), MAILER-DAEMON (bounces' From),
 	   and every Unix account (sendmail's senders) */
-	if ((len == 4 && strncmp(address, "root", 4) == 0) ||
-	    (len == 13 && strncmp(address, "mailer-daemon", 13) == 0))
+	if ((len == 4 && i_strncasecmp(address, "root", 4) == 0) ||
+	    (len == 13 && i_strncasecmp(address, "mailer-daemon", 13) == 0))
 		return true;
 	{
 		struct passwd pw, *res = NULL;
@@ -254,6 +254,8 @@ static bool is_system_address(struct accounts *acc, const char *address, bool *a
 			return false;
 		memcpy(name, address, len);
 		name[len] = '\0';
+		/* addresses are compared without case; Unix names are lowercase */
+		ascii_lower(name);
 		return getpwnam_r(name, &pw, buf, sizeof(buf), &res) == 0 && res != NULL;
 	}
 }
@@ -853,7 +855,8 @@ static bool resolve_admin(struct resolve_ctx *ctx, const char *address, unsigned
 
 	if (ctx->acc->postmaster == NULL || !is_system_address(ctx->acc, address, &at_host))
 		return false;
-	return resolve_address(ctx, ctx->acc->postmaster, depth + 1);
+	/* the targets live in the caller's arena, beyond this handle */
+	return resolve_address(ctx, arena_strdup(ctx->arena, ctx->acc->postmaster), depth + 1);
 }
 
 int accounts_resolve(struct accounts *acc, struct arena *arena, const char *address,

@@ -222,6 +222,18 @@ static void test_system_addresses(void **state)
 
 	accounts_set_system(acc, "MX.example.test", "Alice@example.test");
 	resolve(acc, arena, "postmaster@example.test", "L:alice@example.test ");
+	{
+		/* the targets live in the arena, not in the handle (a DSN's
+		   recipients outlive it) */
+		struct accounts_target *t;
+		unsigned int n;
+
+		assert_int_equal(accounts_resolve(acc, arena, "postmaster@example.test", &t, &n,
+						  &error), 1);
+		accounts_set_system(acc, "mx.example.test", "Other@example.test");
+		assert_string_equal(t[0].address, "alice@example.test");
+		accounts_set_system(acc, "MX.example.test", "Alice@example.test");
+	}
 	resolve(acc, arena, "POSTMASTER@mx.example.test", "L:alice@example.test ");
 	resolve(acc, arena, "root@mx.example.test", "L:alice@example.test ");
 	resolve(acc, arena, "MAILER-DAEMON@mx.example.test", "L:alice@example.test ");

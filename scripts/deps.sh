@@ -5,8 +5,11 @@
 set -e
 
 build="cmake make gcc pkg-config libevent-dev libssl-dev libc-ares-dev libsqlite3-dev libcrypt-dev"
-# swaks needs Net::SSLeay for --tls (a Recommends, not installed by default)
-test="$build libcmocka-dev python3-pytest swaks libnet-ssleay-perl dovecot-imapd postfix"
+# swaks needs Net::SSLeay for --tls (a Recommends, not installed by default);
+# systemd for systemd-analyze verify of the unit (it works without systemd
+# running as PID 1), groff-base to check the man pages, openssl to make
+# test certificates (tests/integration/test_install.py, test_admin.py)
+test="$build libcmocka-dev python3-pytest swaks libnet-ssleay-perl dovecot-imapd postfix systemd groff-base openssl"
 fuzz="$build clang libclang-rt-14-dev"
 bench="$build libgmime-3.0-dev postfix"
 

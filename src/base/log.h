@@ -25,6 +25,11 @@ void log_set_fd(int fd);
 /* Prefix each line with an ISO 8601 UTC timestamp with milliseconds
    ("2026-11-23T10:00:00.123Z "; default off). */
 void log_set_timestamps(bool enable);
+/* Lines for systemd's journal: no timestamp (the journal adds its own),
+   and each line starts with its syslog priority, "<3>" error, "<4>"
+   warning, "<6>" info, "<7>" debug (sd-daemon(3); systemd reads it with
+   SyslogLevelPrefix=, on by default), so journalctl -p filters them. */
+void log_set_journal(bool enable);
 /* Is stderr systemd's journal? It is when $JOURNAL_STREAM ("DEV:INODE",
    systemd.exec(5)) names the very file stderr is: the journal stamps
    lines itself. */

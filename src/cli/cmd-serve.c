@@ -651,8 +651,12 @@ int cmd_serve(int argc, char **argv)
 
 	memset(&serve, 0, sizeof(serve));
 	serve.pid_fd = -1;
-	/* the journal stamps lines itself; anything else gets ISO 8601 */
-	log_set_timestamps(!log_stderr_is_journal());
+	/* the journal stamps lines itself and reads priorities; anything
+	   else gets ISO 8601 times */
+	if (log_stderr_is_journal())
+		log_set_journal(true);
+	else
+		log_set_timestamps(true);
 	/* everything checked before anything is made (issue 9) */
 	if (serve_settings(config_path, dev, check, &serve.set) < 0)
 		return 1;

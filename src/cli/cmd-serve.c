@@ -21,6 +21,7 @@
 #include "privileges.h"
 #include "accounts.h"
 #include "accounts-pool.h"
+#include "arena.h"
 #include "base64.h"
 #include "buf.h"
 #include "deliver.h"
@@ -276,6 +277,25 @@ static void serve_committed(void *ctx, const char *queue_id)
 		deliverer_notify(serve->deliverer, queue_id);
 }
 
+/* RFC 5321 4.5.1: say at start when postmaster@ would get 451 because
+   the administrator's address leads nowhere (an account not made yet). */
+static void serve_check_postmaster(const struct tern_settings *set, struct accounts *acc)
+{
+	struct arena *arena;
+	struct accounts_target *targets;
+	unsigned int n;
+	const char *error;
+
+	if (set->postmaster[0] == '\0' || set->dev)
+		return;
+	arena = arena_new(0);
+	if (accounts_resolve(acc, arena, set->postmaster, &targets, &n, &error) == 0)
+		log_warning("serve", "postmaster leads to no mailbox postmaster=%s: mail to "
+			    "postmaster@ and root gets 451 until it exists (tern user add, or "
+			    "tern alias add)", log_str(set->postmaster));
+	arena_free(&arena);
+}
+
 /* data_dir's layout (DESIGN.md "On disk"): mail/, queue/, tls/ (only for
    the self-signed pair), accounts.db, maildrop/ and corrupt/ (maildrop.h). */
 static int serve_open_stores(struct serve *serve, const char **error_r)
@@ -331,6 +351,7 @@ static int serve_open_stores(struct serve *serve, const char **error_r)
 			*error_r = "cannot open accounts.db in data_dir";
 			return -1;
 		}
+		serve_check_postmaster(set, acc);
 		accounts_pool_put(serve->acc_pool, acc);
 	}
 	serve->store_pool = job_pool_new(SERVE_STORE_THREADS);

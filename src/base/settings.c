@@ -1,7 +1,11 @@
 /*
  * struct tern_settings: defaults, and reading a config file into it with
  * every key checked against a table of known keys (an unknown key or a bad
- * value is an error naming FILE:LINE).
+ * value is an error naming FILE:LINE; the reading goes on, so that every
+ * mistake of a file is told at once), where each key was set (for the
+ * messages of tern serve --check), and which file to read (the lookup of
+ * DESIGN.md "Commands"). Used by every command; never reads anything but
+ * the config file and $TERN_CONFIG.
  */
 #include "settings.h"
 #include "arena.h"

@@ -2,11 +2,14 @@
  * tern serve [-c FILE] [--dev] [--check]: run the mail server in the
  * foreground until SIGTERM/SIGINT.
  *
- * Order matters: read and check the whole config (nothing has happened
- * yet if it is bad), prepare data_dir, make the event loop, bind the
- * listeners (as root, for ports below 1024), drop to the configured user,
- * then open what lives in data_dir (so its files belong to that user):
- * the TLS pair, the queue, accounts, the delivery threads; then serve.
+ * Order matters (docs/architecture.md lists it): read the config and
+ * check everything it names (serve-check.c: nothing has happened yet if
+ * anything is wrong), prepare data_dir, make the event loop, bind the
+ * listeners (as root, for ports below 1024), read a configured TLS pair
+ * (as root: the key need not be the server user's to read), drop to the
+ * configured user, then open what lives in data_dir (so its files belong
+ * to that user): the self-signed pair, the queue, accounts, the delivery
+ * threads; then serve.
  *
  * Stopping (SIGTERM/SIGINT): stop accepting, let sessions in a transaction
  * finish for a few seconds (idle ones get 421 at once), close the rest,

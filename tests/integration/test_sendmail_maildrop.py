@@ -228,6 +228,21 @@ def test_hostile_drop_files(world):
     assert world.messages("alice@example.test") == []
 
 
+def test_unprivileged_cron_mail_to_root_reaches_the_administrator(world):
+    """Issue 9: cron run by an ordinary user mails `root` (a bare name that
+    is a Unix account): through the maildrop the name stays bare and the
+    server sends it to the postmaster address."""
+    world.add_user("admin@example.test", "pw")     # the fixture's postmaster
+    world.start()
+    res = sendmail(world, "root", input=b"Subject: from a user's cron\n\nhi\n")
+    assert res.returncode == 0, res.stderr
+    files = world.wait_messages("admin@example.test", 1)
+    m = parsed(files[0])
+    assert m["Subject"] == "from a user's cron"
+    assert m["Return-Path"] == f"<nobody@{HOSTNAME}>"
+    assert world.messages("alice@example.test") == []
+
+
 def test_half_written_drop_file_is_waited_for(world):
     """Issue 9: a careless program that writes d.* in place (instead of t.*
     and a rename) is still writing when the pickup first reads the file:

@@ -37,7 +37,7 @@ static const char *qualify(struct submit *s, const char *address)
 static bool unix_account(const char *address)
 {
 	struct passwd pw, *res = NULL;
-	char buf[1024], name[256];
+	char buf[4096], name[256];
 	size_t len = strcspn(address, "@");
 
 	if (len == 0 || len >= sizeof(name))

@@ -248,7 +248,7 @@ static bool is_system_address(struct accounts *acc, const char *address, bool *a
 		return true;
 	{
 		struct passwd pw, *res = NULL;
-		char buf[1024], name[256];
+		char buf[4096], name[256];
 
 		if (len >= sizeof(name))
 			return false;

@@ -6,10 +6,13 @@ set -e
 
 # zlib: DMARC reports are gzip'd; publicsuffix: the list DMARC reads at start
 build="cmake make gcc pkg-config libevent-dev libssl-dev libc-ares-dev libsqlite3-dev libcrypt-dev zlib1g-dev publicsuffix"
-# swaks needs Net::SSLeay for --tls (a Recommends, not installed by default)
+# swaks needs Net::SSLeay for --tls (a Recommends, not installed by default);
 # python3-dkim (with python3-nacl for Ed25519, python3-authres for ARC), python3-spf and
-# opendkim-tools: the independent implementations the sender-authentication tests compare with
-test="$build libcmocka-dev python3-pytest swaks libnet-ssleay-perl dovecot-imapd postfix fetchmail getmail6 python3-dkim python3-nacl python3-authres python3-dnspython python3-spf opendkim-tools"
+# opendkim-tools: the independent implementations the sender-authentication tests compare with;
+# systemd for systemd-analyze verify of the unit (it works without systemd
+# running as PID 1), groff-base to check the man pages, openssl to make
+# test certificates (tests/integration/test_install.py, test_admin.py)
+test="$build libcmocka-dev python3-pytest swaks libnet-ssleay-perl dovecot-imapd postfix fetchmail getmail6 python3-dkim python3-nacl python3-authres python3-dnspython python3-spf opendkim-tools systemd groff-base openssl"
 fuzz="$build clang libclang-rt-14-dev"
 # dnsmasq and python3-dkim: the sender-authentication benchmark (bench/msgauth)
 bench="$build libgmime-3.0-dev postfix dovecot-pop3d dnsmasq python3-dkim"

@@ -3,17 +3,47 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 static enum log_level log_min_level = LOG_INFO;
 static int log_fd = STDERR_FILENO;
 static bool log_timestamps;
+static bool log_journal;
 
 void log_set_level(enum log_level level) { log_min_level = level; }
 enum log_level log_get_level(void) { return log_min_level; }
 void log_set_fd(int fd) { log_fd = fd < 0 ? STDERR_FILENO : fd; }
 void log_set_timestamps(bool enable) { log_timestamps = enable; }
+void log_set_journal(bool enable) { log_journal = enable; }
+
+/* RFC 5424 6.2.1 severities, as sd-daemon(3) prefixes spell them */
+static int journal_priority(enum log_level level)
+{
+	switch (level) {
+	case LOG_DEBUG: return 7;
+	case LOG_INFO: return 6;
+	case LOG_WARNING: return 4;
+	case LOG_ERROR: return 3;
+	case LOG_FATAL: return 2;
+	}
+	return 6;
+}
+
+bool log_stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	if (env == NULL || sscanf(env, "%llu:%llu%c", &dev, &ino, &end) != 2)
+		return false;
+	return fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
 
 static const char *level_name(enum log_level level)
 {
@@ -38,13 +68,20 @@ void log_write(enum log_level level, const char *tag, const char *fmt, ...)
 
 	if (level < log_min_level)
 		return;
-	if (log_timestamps) {
+	if (log_journal) {
+		n = snprintf(line, sizeof(line), "<%d>", journal_priority(level));
+		if (n > 0)
+			pos += (size_t)n;
+	} else if (log_timestamps) {
 		struct timespec ts;
 		struct tm tm;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
 		gmtime_r(&ts.tv_sec, &tm);
-		pos += strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%SZ ", &tm);
+		pos += strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+		n = snprintf(line + pos, sizeof(line) - pos, ".%03ldZ ", ts.tv_nsec / 1000000);
+		if (n > 0)
+			pos += (size_t)n;
 	}
 	lname = level_name(level);
 	n = snprintf(line + pos, sizeof(line) - pos, "%s%s%s ",

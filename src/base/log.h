@@ -22,9 +22,18 @@ void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 /* Send log lines to fd instead of stderr (tests); -1 restores stderr. */
 void log_set_fd(int fd);
-/* Prefix each line with an ISO 8601 UTC timestamp (default off: stderr is
-   usually captured by journald, which stamps lines itself). */
+/* Prefix each line with an ISO 8601 UTC timestamp with milliseconds
+   ("2026-11-23T10:00:00.123Z "; default off). */
 void log_set_timestamps(bool enable);
+/* Lines for systemd's journal: no timestamp (the journal adds its own),
+   and each line starts with its syslog priority, "<3>" error, "<4>"
+   warning, "<6>" info, "<7>" debug (sd-daemon(3); systemd reads it with
+   SyslogLevelPrefix=, on by default), so journalctl -p filters them. */
+void log_set_journal(bool enable);
+/* Is stderr systemd's journal? It is when $JOURNAL_STREAM ("DEV:INODE",
+   systemd.exec(5)) names the very file stderr is: the journal stamps
+   lines itself. */
+bool log_stderr_is_journal(void);
 
 /* tag: short word ("smtp", "serve", "config"); the rest is printf-formatted
    key=value text. A trailing newline is added. */

@@ -1,10 +1,15 @@
 /*
  * struct tern_settings: defaults, and reading a config file into it with
  * every key checked against a table of known keys (an unknown key or a bad
- * value is an error naming FILE:LINE).
+ * value is an error naming FILE:LINE; the reading goes on, so that every
+ * mistake of a file is told at once), where each key was set (for the
+ * messages of tern serve --check), and which file to read (the lookup of
+ * DESIGN.md "Commands"). Used by every command; never reads anything but
+ * the config file and $TERN_CONFIG.
  */
 #include "settings.h"
 #include "arena.h"
+#include "buf.h"
 #include "config.h"
 #include "tern-limits.h"
 
@@ -32,7 +37,8 @@ enum key_kind {
 	KEY_DURATION,        /* "30s" (unsigned int field, seconds) */
 	KEY_DURATIONS,       /* non-empty array of durations */
 	KEY_DURATION_OFF,    /* "off" (0) or a duration */
-	KEY_CHOICE,          /* one of the strings in choices */
+	KEY_ADDRESS,         /* string: "" or local@domain (lowercased) */
+	KEY_CHOICE,          /* string: one of choices ("a|b|c") */
 };
 
 struct key_def {
@@ -42,11 +48,9 @@ struct key_def {
 	size_t offset;
 	int64_t min, max;
 	int listen_kind;
-	const char *const *choices;   /* KEY_CHOICE: NULL-terminated */
+	const char *choices;     /* KEY_CHOICE: the values allowed, "|" between them */
 };
 
-static const char *const dmarc_reject_choices[] = { "reject", "quarantine", "none", NULL };
-static const char *const dmarc_quarantine_choices[] = { "junk", "none", NULL };
 
 #define OFF(field) offsetof(struct tern_settings, field)
 
@@ -55,6 +59,7 @@ static const struct key_def key_defs[] = {
 	{ "", "data_dir", KEY_PATH, OFF(data_dir), 0, 0, 0 },
 	{ "", "domains", KEY_DOMAINS, 0, 0, 0, 0 },
 	{ "", "user", KEY_STRING, OFF(user), 0, 0, 0 },
+	{ "", "postmaster", KEY_ADDRESS, OFF(postmaster), 0, 0, 0 },
 	{ "listen", "smtp", KEY_LISTEN, 0, 0, 0, TERN_LISTEN_SMTP },
 	{ "listen", "submission", KEY_LISTEN, 0, 0, 0, TERN_LISTEN_SUBMISSION },
 	{ "listen", "submissions", KEY_LISTEN, 0, 0, 0, TERN_LISTEN_SUBMISSIONS },
@@ -74,7 +79,8 @@ static const struct key_def key_defs[] = {
 	{ "relay", "smarthost", KEY_SMARTHOST, 0, 0, 0, 0 },
 	{ "relay", "smarthost_user", KEY_STRING, OFF(relay_smarthost_user), 0, 0, 0 },
 	{ "relay", "smarthost_password", KEY_STRING, OFF(relay_smarthost_password), 0, 0, 0 },
-	{ "relay", "smarthost_tls", KEY_STRING, OFF(relay_smarthost_tls), 0, 0, 0 },
+	{ "relay", "smarthost_tls", KEY_CHOICE, OFF(relay_smarthost_tls), 0, 0, 0,
+	  "none|opportunistic|required|verify" },
 	{ "delivery", "nameserver", KEY_NAMESERVER, 0, 0, 0, 0 },
 	{ "delivery", "mx_port", KEY_UINT, OFF(delivery_mx_port), 1, 65535, 0 },
 	{ "delivery", "retry", KEY_DURATIONS, 0, 0, 0, 0 },
@@ -103,8 +109,8 @@ static const struct key_def key_defs[] = {
 	{ "dkim", "verify", KEY_BOOL, OFF(dkim_verify), 0, 0, 0 },
 	{ "dkim", "sign", KEY_BOOL, OFF(dkim_sign), 0, 0, 0 },
 	{ "dmarc", "verify", KEY_BOOL, OFF(dmarc_verify), 0, 0, 0 },
-	{ "dmarc", "reject", KEY_CHOICE, OFF(dmarc_reject), 0, 0, 0, dmarc_reject_choices },
-	{ "dmarc", "quarantine", KEY_CHOICE, OFF(dmarc_quarantine), 0, 0, 0, dmarc_quarantine_choices },
+	{ "dmarc", "reject", KEY_CHOICE, OFF(dmarc_reject), 0, 0, 0, "reject|quarantine|none" },
+	{ "dmarc", "quarantine", KEY_CHOICE, OFF(dmarc_quarantine), 0, 0, 0, "junk|none" },
 	{ "dmarc", "reports", KEY_BOOL, OFF(dmarc_reports), 0, 0, 0 },
 	{ "dmarc", "report_from", KEY_STRING, OFF(dmarc_report_from), 0, 0, 0 },
 	{ "dmarc", "report_org", KEY_STRING, OFF(dmarc_report_org), 0, 0, 0 },
@@ -132,10 +138,27 @@ static const uint16_t dev_ports[TERN_LISTEN_COUNT] = {
 
 static const unsigned int default_retry[] = { 60, 300, 900, 3600, 4 * 3600 };
 
+/* Settings errors past this many are summed up in one line. */
+#define SETTINGS_MAX_ERRORS 50
+
 struct apply_ctx {
 	struct tern_settings *set;
 	const char *filename;
-	const char *error;
+	const char *error;       /* the last one */
+	buf_t errors;            /* every one, a line each */
+	unsigned int error_count;
+};
+
+/* One key the file set: its dotted name, line, and whether its value was bad. */
+struct settings_key {
+	const char *name;
+	unsigned int line;
+	bool failed;
+};
+
+struct settings_keys {
+	struct settings_key *keys;
+	size_t count, alloc;
 };
 
 static int kerr(struct apply_ctx *ctx, const struct config_value *v, const char *fmt, ...) ATTR_FORMAT(3, 4);
@@ -156,7 +179,59 @@ static int kerr(struct apply_ctx *ctx, const struct config_value *v, const char 
 	vsnprintf(msg, sizeof(msg), fmt, args);
 	va_end(args);
 	ctx->error = arena_printf(ctx->set->arena, "%s:%u: %s", ctx->filename, v->line, msg);
+	/* an unlimited buffer: appending cannot fail */
+	if (ctx->error_count++ < SETTINGS_MAX_ERRORS &&
+	    buf_printf(&ctx->errors, "%s%s", ctx->errors.used > 0 ? "\n" : "", ctx->error) < 0)
+		i_panic("settings: error text");
 	return -1;
+}
+
+static void key_record(struct tern_settings *set, const char *name, unsigned int line,
+		       bool failed)
+{
+	struct settings_keys *k = set->keys;
+
+	if (k == NULL)
+		k = set->keys = arena_new_type(set->arena, struct settings_keys);
+	if (k->count == k->alloc) {
+		size_t n = k->alloc == 0 ? 32 : k->alloc * 2;
+
+		k->keys = arena_realloc(set->arena, k->keys, sizeof(*k->keys) * k->alloc,
+					sizeof(*k->keys) * n);
+		k->alloc = n;
+	}
+	k->keys[k->count].name = arena_strdup(set->arena, name);
+	k->keys[k->count].line = line;
+	k->keys[k->count].failed = failed;
+	k->count++;
+}
+
+static const struct settings_key *key_find(const struct tern_settings *set, const char *name)
+{
+	size_t i;
+
+	if (set->keys == NULL)
+		return NULL;
+	/* the last one wins, as in the file */
+	for (i = set->keys->count; i > 0; i--) {
+		if (strcmp(set->keys->keys[i - 1].name, name) == 0)
+			return &set->keys->keys[i - 1];
+	}
+	return NULL;
+}
+
+unsigned int settings_key_line(const struct tern_settings *set, const char *name)
+{
+	const struct settings_key *k = key_find(set, name);
+
+	return k == NULL ? 0 : k->line;
+}
+
+bool settings_key_failed(const struct tern_settings *set, const char *name)
+{
+	const struct settings_key *k = key_find(set, name);
+
+	return k != NULL && k->failed;
 }
 
 /* A key (which may hold any character through escapes) for a message. */
@@ -216,6 +291,7 @@ struct tern_settings *settings_new(bool dev)
 		set->hostname = "localhost";
 	}
 	set->user = "";
+	set->postmaster = "";
 	set->tls_cert = "";
 	set->tls_key = "";
 	set->auth_plaintext_on_loopback = true;
@@ -275,6 +351,8 @@ struct tern_settings *settings_new(bool dev)
 		domains[0] = "example.test";
 		set->domains = domains;
 		set->domains_count = 1;
+		/* the demo account `tern serve --dev` makes */
+		set->postmaster = "demo@example.test";
 		set_dev_listeners(set);
 	} else {
 		set->data_dir = "/var/lib/tern";
@@ -559,6 +637,19 @@ int settings_parse_duration(const char *text, unsigned int *secs_r, const char *
 	return 0;
 }
 
+bool settings_valid_address(const char *address)
+{
+	const char *at = strrchr(address, '@'), *p;
+
+	if (at == NULL || at == address || at - address > 64)
+		return false;
+	for (p = address; p < at; p++) {
+		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '<' || *p == '>' || *p == '"')
+			return false;
+	}
+	return valid_dns_name(at + 1, strlen(at + 1));
+}
+
 bool settings_is_local_domain(const struct tern_settings *set, const char *domain)
 {
 	size_t i;
@@ -631,6 +722,36 @@ static int apply_key(struct apply_ctx *ctx, const struct key_def *def, const cha
 			return -1;
 		*(const char **)(void *)((char *)set + def->offset) = s;
 		return 0;
+	case KEY_ADDRESS: {
+		char *lower;
+
+		if (get_string(ctx, name, v, &s) < 0)
+			return -1;
+		if (*s != '\0' && !settings_valid_address(s))
+			return kerr(ctx, v, "%s: not an address (local@domain): '%s'", name, s);
+		lower = arena_strdup(arena, s);
+		i_str_lower(lower);
+		*(const char **)(void *)((char *)set + def->offset) = lower;
+		return 0;
+	}
+	case KEY_CHOICE: {
+		const char *p = def->choices;
+		size_t len;
+
+		if (get_string(ctx, name, v, &s) < 0)
+			return -1;
+		len = strlen(s);
+		while (*p != '\0') {
+			size_t plen = strcspn(p, "|");
+
+			if (plen == len && memcmp(p, s, plen) == 0) {
+				*(const char **)(void *)((char *)set + def->offset) = s;
+				return 0;
+			}
+			p += plen + (p[plen] == '|' ? 1 : 0);
+		}
+		return kerr(ctx, v, "%s: '%s' is not one of: %s", name, s, def->choices);
+	}
 	case KEY_BOOL:
 		if (v->type != CONFIG_BOOL)
 			return kerr(ctx, v, "%s: expected a boolean (true or false), got %s",
@@ -671,6 +792,7 @@ static int apply_key(struct apply_ctx *ctx, const struct key_def *def, const cha
 						    &addrs[i], &error) < 0)
 				return kerr(ctx, item, "%s: bad address '%s': %s", name,
 					    item->u.s.str, error);
+			addrs[i].line = item->line;
 		}
 		set->listen[def->listen_kind].addrs = addrs;
 		set->listen[def->listen_kind].count = n;
@@ -748,20 +870,6 @@ static int apply_key(struct apply_ctx *ctx, const struct key_def *def, const cha
 		if (settings_parse_duration(v->u.s.str, field_uint(set, def->offset), &error) < 0)
 			return kerr(ctx, v, "%s: '%s': %s (or \"off\")", name, v->u.s.str, error);
 		return 0;
-	case KEY_CHOICE:
-		if (get_string(ctx, name, v, &s) < 0)
-			return -1;
-		for (i = 0; def->choices[i] != NULL; i++) {
-			if (strcmp(def->choices[i], s) == 0) {
-				*(const char **)(void *)((char *)set + def->offset) = def->choices[i];
-				return 0;
-			}
-		}
-		return kerr(ctx, v, "%s: '%s' is not one of %s%s%s%s%s", name, s, def->choices[0],
-			    def->choices[1] != NULL ? ", " : "",
-			    def->choices[1] != NULL ? def->choices[1] : "",
-			    def->choices[1] != NULL && def->choices[2] != NULL ? ", " : "",
-			    def->choices[1] != NULL && def->choices[2] != NULL ? def->choices[2] : "");
 	case KEY_DURATIONS: {
 		unsigned int *secs;
 
@@ -804,8 +912,10 @@ static int apply_table(struct apply_ctx *ctx, const struct config_table *table, 
 		name = section[0] == '\0' ? e->key :
 		       arena_printf(ctx->set->arena, "%s.%s", section, e->key);
 		if (def != NULL) {
-			if (apply_key(ctx, def, name, e->value) < 0)
-				return -1;
+			/* a bad value keeps the default; the next keys are
+			   still checked, so that every mistake is told at once */
+			key_record(ctx->set, name, e->value->line,
+				   apply_key(ctx, def, name, e->value) < 0);
 			continue;
 		}
 		if (section[0] == '\0') {
@@ -815,21 +925,38 @@ static int apply_table(struct apply_ctx *ctx, const struct config_table *table, 
 			}
 			if (i < N_ELEMENTS(section_names)) {
 				if (e->value->type != CONFIG_TABLE)
-					return kerr(ctx, e->value, "%s must be a table ([%s])",
-						    e->key, e->key);
-				if (apply_table(ctx, e->value->u.table, section_names[i]) < 0)
-					return -1;
+					(void)kerr(ctx, e->value, "%s must be a table ([%s])",
+						   e->key, e->key);
+				else
+					(void)apply_table(ctx, e->value->u.table, section_names[i]);
 				continue;
 			}
 			if (e->value->type == CONFIG_TABLE)
-				return kerr(ctx, e->value, "unknown section [%s]",
-					    safe_key(ctx, e->key));
-			return kerr(ctx, e->value, "unknown key '%s'", safe_key(ctx, e->key));
+				(void)kerr(ctx, e->value, "unknown section [%s]",
+					   safe_key(ctx, e->key));
+			else
+				(void)kerr(ctx, e->value, "unknown key '%s'", safe_key(ctx, e->key));
+			continue;
 		}
-		return kerr(ctx, e->value, "unknown key '%s' in [%s]",
-			    safe_key(ctx, e->key), section);
+		(void)kerr(ctx, e->value, "unknown key '%s' in [%s]",
+			   safe_key(ctx, e->key), section);
 	}
-	return 0;
+	return ctx->error_count > 0 ? -1 : 0;
+}
+
+/* Every error of a file, one a line (the first SETTINGS_MAX_ERRORS, then
+   how many more), in the settings' arena. */
+static const char *apply_errors(struct apply_ctx *ctx)
+{
+	const char *text;
+
+	if (ctx->error_count > SETTINGS_MAX_ERRORS &&
+	    buf_printf(&ctx->errors, "\n%s: %u more errors", ctx->filename,
+		       ctx->error_count - SETTINGS_MAX_ERRORS) < 0)
+		i_panic("settings: error text");
+	text = arena_strdup(ctx->set->arena, buf_str(&ctx->errors));
+	buf_free(&ctx->errors);
+	return text;
 }
 
 int settings_apply_buffer(struct tern_settings *set, const char *filename,
@@ -844,11 +971,13 @@ int settings_apply_buffer(struct tern_settings *set, const char *filename,
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.set = set;
 	ctx.filename = filename;
+	buf_init(&ctx.errors, BUF_MAX_UNLIMITED);
+	set->config_path = arena_strdup(set->arena, filename);
 	if (apply_table(&ctx, root, "") < 0) {
-		*error_r = ctx.error;
+		*error_r = apply_errors(&ctx);
 		return -1;
 	}
-	set->config_path = arena_strdup(set->arena, filename);
+	buf_free(&ctx.errors);
 	return 0;
 }
 
@@ -863,33 +992,73 @@ int settings_apply_file(struct tern_settings *set, const char *path, const char 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.set = set;
 	ctx.filename = path;
+	buf_init(&ctx.errors, BUF_MAX_UNLIMITED);
+	set->config_path = arena_strdup(set->arena, path);
 	if (apply_table(&ctx, root, "") < 0) {
-		*error_r = ctx.error;
+		*error_r = apply_errors(&ctx);
 		return -1;
 	}
-	set->config_path = arena_strdup(set->arena, path);
+	buf_free(&ctx.errors);
+	return 0;
+}
+
+/* Which file to read: *path_r NULL for the --dev defaults alone; -1 with
+   *error_r (malloc'd) when none can be found. */
+static int config_path_find(const char *path, bool dev, const char **path_r, char **error_r)
+{
+	const char *env;
+
+	*path_r = path;
+	if (path != NULL || dev)
+		return 0;
+	env = getenv(TERN_CONFIG_ENV);
+	if (env != NULL && env[0] != '\0') {
+		*path_r = env;
+		return 0;
+	}
+	if (access(TERN_DEFAULT_CONFIG, F_OK) == 0) {
+		*path_r = TERN_DEFAULT_CONFIG;
+		return 0;
+	}
+	*error_r = i_strdup_printf("no config file: %s does not exist and neither -c FILE nor $"
+				   TERN_CONFIG_ENV " names one (--dev: the development "
+				   "defaults, data in ./var)", TERN_DEFAULT_CONFIG);
+	return -1;
+}
+
+int settings_load_partial(const char *path, bool dev, struct tern_settings **set_r,
+			  char **error_r)
+{
+	struct tern_settings *set;
+	const char *error;
+
+	*set_r = NULL;
+	if (config_path_find(path, dev, &path, error_r) < 0)
+		return -1;
+	set = settings_new(dev);
+	if (path == NULL) {
+		*set_r = set;
+		return 0;
+	}
+	if (settings_apply_file(set, path, &error) < 0) {
+		*error_r = i_strdup(error);
+		/* read and parsed (config_path is set once it is), some
+		   keys bad: the rest may be checked */
+		if (set->config_path != NULL)
+			*set_r = set;
+		else
+			settings_free(&set);
+		return -1;
+	}
+	*set_r = set;
 	return 0;
 }
 
 int settings_load(const char *path, bool dev, struct tern_settings **set_r, char **error_r)
 {
-	struct tern_settings *set;
-	const char *error;
-
-	if (path == NULL) {
-		if (access("tern.toml", F_OK) == 0) {
-			path = "tern.toml";
-		} else {
-			*set_r = settings_new(true);
-			return 0;
-		}
-	}
-	set = settings_new(dev);
-	if (settings_apply_file(set, path, &error) < 0) {
-		*error_r = i_strdup(error);
-		settings_free(&set);
+	if (settings_load_partial(path, dev, set_r, error_r) < 0) {
+		settings_free(set_r);
 		return -1;
 	}
-	*set_r = set;
 	return 0;
 }

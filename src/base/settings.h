@@ -34,6 +34,7 @@ struct tern_hostport {
 	uint16_t port;
 	struct sockaddr_storage addr;
 	socklen_t addr_len;               /* 0: host is not a numeric address */
+	unsigned int line;                /* where the config file gave it; 0: a default */
 };
 
 struct tern_cidr {
@@ -62,8 +63,11 @@ struct tern_limits {
 	unsigned int auth_check_timeout;  /* all sender-authentication lookups of one message */
 };
 
+struct settings_keys;
+
 struct tern_settings {
 	struct arena *arena;
+	struct settings_keys *keys;       /* private (settings.c): where each key was set */
 	const char *config_path;          /* the file read; NULL when none was */
 	bool dev;                         /* started from the --dev defaults */
 
@@ -72,6 +76,9 @@ struct tern_settings {
 	const char *const *domains;       /* lowercase */
 	size_t domains_count;
 	const char *user;                 /* "" = do not change user */
+	const char *postmaster;           /* the administrator's address (lowercased);
+					     "" = not set (tern serve refuses to start
+					     without it, --dev excepted) */
 
 	struct {
 		struct tern_hostport *addrs;
@@ -140,11 +147,33 @@ int settings_apply_buffer(struct tern_settings *set, const char *filename,
 			  const void *data, size_t size, const char **error_r);
 int settings_apply_file(struct tern_settings *set, const char *path, const char **error_r);
 
-/* What every command does (DESIGN.md "Commands"): with path, the defaults
-   (dev or not) then that file; without, ./tern.toml if it exists; else the
-   --dev defaults. Returns 0 and a new *set_r, or -1 with *error_r
-   (malloc'd: the caller frees it). */
+/* Where a config is looked for when neither -c FILE nor $TERN_CONFIG
+   names one (DESIGN.md "Commands"). */
+#ifndef TERN_DEFAULT_CONFIG
+#define TERN_DEFAULT_CONFIG "/etc/tern/tern.toml"
+#endif
+#define TERN_CONFIG_ENV "TERN_CONFIG"
+
+/* What every command does (DESIGN.md "Commands"): the defaults (the --dev
+   ones when dev), then the file: path when given; else, without dev,
+   $TERN_CONFIG when set and not empty, else TERN_DEFAULT_CONFIG when it
+   exists; else an error that says how to name one. dev without path: the
+   --dev defaults alone. Returns 0 and a new *set_r, or -1 with *error_r
+   (malloc'd: the caller frees it): every bad key of the file, one
+   "FILE:LINE: message" a line. */
 int settings_load(const char *path, bool dev, struct tern_settings **set_r, char **error_r);
+/* The same, for `tern serve --check`: when the file was read but some keys
+   are bad, returns -1 and still gives *set_r (those keys keep their
+   defaults and settings_key_failed() names them), so the rest can be
+   checked too. *set_r is NULL when no file could be read or parsed. */
+int settings_load_partial(const char *path, bool dev, struct tern_settings **set_r,
+			  char **error_r);
+
+/* The line of config_path that set a key ("data_dir", "tls.cert",
+   "listen.smtp"), 0 when the file did not set it (a default). */
+unsigned int settings_key_line(const struct tern_settings *set, const char *name);
+/* Was the key in the file with a bad value (so its default is in place)? */
+bool settings_key_failed(const struct tern_settings *set, const char *name);
 
 /* "smtp", "submission", ... (also the [listen] key). */
 const char *settings_listen_kind_name(enum tern_listen_kind kind);
@@ -163,6 +192,9 @@ int settings_parse_cidr(struct arena *arena, const char *text, struct tern_cidr 
 bool settings_cidr_match(const struct tern_cidr *cidr, const struct sockaddr *addr);
 /* "30s", "1m", "4h", "5d", "2w" -> seconds (> 0, at most a year). */
 int settings_parse_duration(const char *text, unsigned int *secs_r, const char **error_r);
+/* Is address a plausible "local@domain" (no spaces or control
+   characters, one domain that is a DNS name)? */
+bool settings_valid_address(const char *address);
 /* Is domain (any case) one of set->domains? */
 bool settings_is_local_domain(const struct tern_settings *set, const char *domain);
 

@@ -195,6 +195,10 @@
 #define MAILDROP_HEADER_MAX          (1024 * 1024)
 #define MAILDROP_RCPTS_MAX           10000
 #define MAILDROP_ENVID_MAX           100
+/* a d. file that does not parse is kept for the administrator (corrupt/)
+   only once it has not changed for this many seconds: a careless writer
+   that did not write t. and rename may still be at it */
+#define MAILDROP_SETTLE_SECS         5
 
 /* Queue envelopes read back (src/store/queue.c) */
 #define QUEUE_ENV_MAX                (16 * 1024 * 1024)

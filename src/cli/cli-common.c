@@ -17,6 +17,42 @@
    tern-limits.h) could never be used */
 #define PASSWORD_MAX SASL_MAX_PASSWORD
 
+int cli_take_opts(int *argc, char **argv, struct cli_opts *opts_r)
+{
+	int i, j, n;
+
+	memset(opts_r, 0, sizeof(*opts_r));
+	for (i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
+			if (i + 1 >= *argc)
+				return -1;
+			opts_r->config_path = argv[i + 1];
+			n = 2;
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			opts_r->config_path = argv[i] + 9;
+			n = 1;
+		} else if (strncmp(argv[i], "-c", 2) == 0) {
+			opts_r->config_path = argv[i] + 2;
+			n = 1;
+		} else if (strcmp(argv[i], "--dev") == 0) {
+			opts_r->dev = true;
+			n = 1;
+		} else if (strcmp(argv[i], "--help") == 0) {
+			opts_r->help = true;
+			n = 1;
+		} else {
+			continue;
+		}
+		for (j = i; j + n <= *argc; j++)
+			argv[j] = argv[j + n];
+		*argc -= n;
+		i--;
+	}
+	return 0;
+}
+
 int cli_take_config_opt(int *argc, char **argv, const char **path_r)
 {
 	int i, j, n;
@@ -30,6 +66,9 @@ int cli_take_config_opt(int *argc, char **argv, const char **path_r)
 				return -1;
 			*path_r = argv[i + 1];
 			n = 2;
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			*path_r = argv[i] + 9;
+			n = 1;
 		} else if (strncmp(argv[i], "-c", 2) == 0) {
 			*path_r = argv[i] + 2;
 			n = 1;
@@ -44,7 +83,18 @@ int cli_take_config_opt(int *argc, char **argv, const char **path_r)
 	return 0;
 }
 
-struct tern_settings *cli_load_settings(const char *config_path)
+void cli_print_errors(const char *prefix, const char *text)
+{
+	const char *p = text, *nl;
+
+	do {
+		nl = strchr(p, '\n');
+		fprintf(stderr, "%s%.*s\n", prefix, nl == NULL ? (int)strlen(p) : (int)(nl - p), p);
+		p = nl + 1;
+	} while (nl != NULL);
+}
+
+struct tern_settings *cli_settings(const struct cli_opts *opts)
 {
 	struct tern_settings *set;
 	const char *error;
@@ -52,8 +102,8 @@ struct tern_settings *cli_load_settings(const char *config_path)
 
 	/* files made in data_dir are the server's alone */
 	umask(077);
-	if (settings_load(config_path, false, &set, &merror) < 0) {
-		fprintf(stderr, "tern: %s\n", merror);
+	if (settings_load(opts->config_path, opts->dev, &set, &merror) < 0) {
+		cli_print_errors("tern: ", merror);
 		i_free(merror);
 		return NULL;
 	}
@@ -67,6 +117,10 @@ struct tern_settings *cli_load_settings(const char *config_path)
 		gid_t gid;
 		struct stat st;
 		int fd = -1;
+
+		/* user = "root": nothing to become */
+		if (privileges_lookup(set->user, &uid, &gid, &error) == 0 && uid == 0)
+			return set;
 
 		/* files made now must belong to the server's user (data_dir
 		   itself changed through a descriptor, never by path again) */
@@ -86,12 +140,19 @@ struct tern_settings *cli_load_settings(const char *config_path)
 	return set;
 }
 
+struct tern_settings *cli_load_settings(const char *config_path)
+{
+	struct cli_opts opts = { .config_path = config_path };
+
+	return cli_settings(&opts);
+}
+
 struct accounts *cli_open_accounts(const struct tern_settings *set)
 {
 	struct accounts *acc;
 	const char *error;
 
-	if (accounts_open(set->data_dir, set->domains, set->domains_count, &acc, &error) < 0) {
+	if (accounts_open_settings(set, &acc, &error) < 0) {
 		fprintf(stderr, "tern: %s\n", error);
 		return NULL;
 	}

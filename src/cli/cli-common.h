@@ -18,16 +18,32 @@ struct accounts;
 #define EX_NOPERM 77
 #define EX_CONFIG 78
 
-/* Take "-c FILE" / "-cFILE" / "--config FILE" out of argv (anywhere after the
-   command words), shifting the rest down. Returns 0 (with *path_r NULL when
-   absent), or -1 when -c has no argument. */
+/* The options of every command that touches the server's data, taken
+   from anywhere after its command words (DESIGN.md "Commands"). */
+struct cli_opts {
+	const char *config_path;   /* -c FILE, -cFILE, --config FILE, --config=FILE; NULL */
+	bool dev;                  /* --dev: the development defaults */
+	bool help;                 /* --help: print the usage, touch nothing */
+};
+
+/* Take the options of struct cli_opts out of argv (before a "--"),
+   shifting the rest down. Returns 0, or -1 when -c has no argument. */
+int cli_take_opts(int *argc, char **argv, struct cli_opts *opts_r);
+/* Only -c FILE (commands that take no --dev); the same rules. */
 int cli_take_config_opt(int *argc, char **argv, const char **path_r);
 
-/* Load settings per DESIGN.md (-c FILE; else ./tern.toml; else --dev
-   defaults), make data_dir exist, and, when running as root with a `user`
+/* Load the settings per DESIGN.md (-c FILE; else $TERN_CONFIG; else
+   /etc/tern/tern.toml; else an error; --dev: the development defaults),
+   make data_dir exist, and, when running as root with a `user`
    configured, become that user so the files made belong to the server.
-   Prints the error and returns NULL on failure. */
+   Prints every error (prefixed "tern: ") and returns NULL on failure. */
+struct tern_settings *cli_settings(const struct cli_opts *opts);
+/* cli_settings() with only a config path (no --dev). */
 struct tern_settings *cli_load_settings(const char *config_path);
+
+/* Print a multi-line error text, every line prefixed with prefix
+   ("tern serve: "). */
+void cli_print_errors(const char *prefix, const char *text);
 
 /* Open accounts.db for a command; prints the error and returns NULL. */
 struct accounts *cli_open_accounts(const struct tern_settings *set);

@@ -30,22 +30,6 @@ static const char usage_text[] =
 	"       tern mailbox list [-c FILE | --dev] [--json] ADDRESS\n"
 	"           the user's folders: messages, unseen, size, UIDVALIDITY, UIDNEXT\n";
 
-/* --dev: the development defaults whatever ./tern.toml says. */
-static struct tern_settings *load_settings(const char *config_path, bool dev)
-{
-	struct tern_settings *set;
-
-	if (!dev || config_path != NULL)
-		return cli_load_settings(config_path);
-	umask(077);
-	set = settings_new(true);
-	if (fs_mkdir_parents(set->data_dir, 0755, 0700, NULL) < 0) {
-		fprintf(stderr, "tern: data_dir %s: %s\n", set->data_dir, strerror(errno));
-		settings_free(&set);
-	}
-	return set;
-}
-
 static int exit_code(const struct mail_error *error)
 {
 	fprintf(stderr, "tern: %s\n", error->text);
@@ -176,37 +160,33 @@ int cmd_mailbox(int argc, char **argv)
 	struct mail_error error;
 	struct tern_settings *set;
 	struct arena *arena;
-	const char *config_path, *address;
+	struct cli_opts opts;
+	const char *address;
 	char *root;
 	struct stat st;
-	bool json = false, dev = false;
+	bool json = false;
 	int i, ret;
 
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			fputs(usage_text, stdout);
-			return 0;
-		}
-	}
-	if (cli_take_config_opt(&argc, argv, &config_path) < 0) {
+	if (cli_take_opts(&argc, argv, &opts) < 0) {
 		fputs(usage_text, stderr);
 		return EX_USAGE;
 	}
+	for (i = 1; i < argc && !opts.help; i++)
+		opts.help = strcmp(argv[i], "-h") == 0 || (i == 1 && strcmp(argv[i], "help") == 0);
+	if (opts.help) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
 	for (i = 2; i < argc; i++) {
-		bool take = false;
-
-		if (strcmp(argv[i], "--json") == 0 && argc > 1 && strcmp(argv[1], "list") == 0)
-			take = json = true;
-		else if (strcmp(argv[i], "--dev") == 0)
-			take = dev = true;
-		if (take) {
+		if (strcmp(argv[i], "--json") == 0 && strcmp(argv[1], "list") == 0) {
+			json = true;
 			memmove(&argv[i], &argv[i + 1], sizeof(*argv) * (size_t)(argc - i));
 			argc--;
 			i--;
 		}
 	}
 	if (argc != 3 || (strcmp(argv[1], "rebuild") != 0 && strcmp(argv[1], "list") != 0) ||
-	    (dev && config_path != NULL)) {
+	    (opts.dev && opts.config_path != NULL)) {
 		fputs(usage_text, stderr);
 		return EX_USAGE;
 	}
@@ -217,7 +197,7 @@ int cmd_mailbox(int argc, char **argv)
 		arena_free(&arena);
 		return EX_USAGE;
 	}
-	if ((set = load_settings(config_path, dev)) == NULL) {
+	if ((set = cli_settings(&opts)) == NULL) {
 		arena_free(&arena);
 		return EX_CONFIG;
 	}

@@ -62,10 +62,17 @@ static const struct {
 	{ MIME_PART_FLAG_BAD_CONTENT_TYPE, "bad-content-type" },
 };
 
+static void usage_to(FILE *out)
+{
+	fprintf(out, "usage: tern msg inspect FILE         the parsed structure as JSON (docs/msg-inspect.md)\n"
+		"       tern msg bodystructure FILE   what IMAP FETCH BODYSTRUCTURE sends\n"
+		"       tern msg envelope FILE        what IMAP FETCH ENVELOPE sends\n"
+		"  FILE may be - for standard input\n");
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: tern msg inspect|bodystructure|envelope FILE\n"
-		"  FILE may be - for standard input\n");
+	usage_to(stderr);
 }
 
 static int read_input(const char *path, buf_t *out)
@@ -416,8 +423,15 @@ int cmd_msg(int argc, char **argv)
 	struct mime_part *root;
 	buf_t input, out;
 	const char *sub;
-	int ret;
+	int ret, i;
 
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||
+		    (i == 1 && strcmp(argv[i], "help") == 0)) {
+			usage_to(stdout);
+			return 0;
+		}
+	}
 	if (argc != 3) {
 		usage();
 		return EX_USAGE_CODE;

@@ -303,16 +303,27 @@ static int queue_del(struct queue *queue, int count, char **ids)
 int cmd_queue(int argc, char **argv)
 {
 	static const char usage[] =
-		"usage: tern queue list [-c FILE] [--json]   messages, their recipients and states\n"
-		"       tern queue flush [-c FILE]           retry deferred recipients now\n"
-		"       tern queue del [-c FILE] ID...       remove messages from the queue\n";
+		"usage: tern queue list [-c FILE | --dev] [--json]   messages, their recipients and states\n"
+		"       tern queue flush [-c FILE | --dev]           retry deferred recipients now\n"
+		"       tern queue del [-c FILE | --dev] ID...       remove messages from the queue\n";
 	struct tern_settings *set;
 	struct queue *queue;
-	const char *config_path, *error, *sub;
+	struct cli_opts opts;
+	const char *error, *sub;
 	bool json = false;
 	int ret, i;
 
-	if (argc < 2 || cli_take_config_opt(&argc, argv, &config_path) < 0) {
+	if (cli_take_opts(&argc, argv, &opts) < 0) {
+		fputs(usage, stderr);
+		return EX_USAGE;
+	}
+	for (i = 1; i < argc && !opts.help; i++)
+		opts.help = strcmp(argv[i], "-h") == 0 || (i == 1 && strcmp(argv[i], "help") == 0);
+	if (opts.help) {
+		fputs(usage, stdout);
+		return EX_OK;
+	}
+	if (argc < 2 || (opts.dev && opts.config_path != NULL)) {
 		fputs(usage, stderr);
 		return EX_USAGE;
 	}
@@ -330,7 +341,7 @@ int cmd_queue(int argc, char **argv)
 		fputs(usage, stderr);
 		return EX_USAGE;
 	}
-	if ((set = cli_load_settings(config_path)) == NULL)
+	if ((set = cli_settings(&opts)) == NULL)
 		return 1;
 	if (queue_open(set->data_dir, &queue, &error) < 0) {
 		fprintf(stderr, "tern: %s\n", error);

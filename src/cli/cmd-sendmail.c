@@ -622,23 +622,38 @@ static bool is_printable(const char *s, size_t max)
 }
 
 static const char usage_text[] =
-	"usage: tern sendmail [-c FILE] [-t] [-i] [-f FROM] [-F NAME] [-N DSN] [-R RET] [-V ENVID]\n"
-	"                     [-bm|-bs|-bp|-bv|-bi] [-q] [RCPT...]   (message on stdin)\n"
-	"see docs/sendmail.md\n";
+	"usage: tern sendmail [-c FILE | --dev] [OPTIONS] [RCPT...]   a message on stdin\n"
+	"       (also as sendmail and mailq; tern-sendmail(8), docs/sendmail.md)\n"
+	"  -t           recipients from To, Cc and Bcc (Bcc removed), beside RCPT...\n"
+	"  -i, -oi      a line with a single dot does not end the message\n"
+	"  -f FROM      envelope sender (-r too); -F NAME: the From name\n"
+	"  -N DSN       never, or success,failure,delay (RFC 3461 NOTIFY)\n"
+	"  -R full|hdrs what a bounce returns; -V ENVID: the envelope id\n"
+	"  -bm          a message on stdin (the default); -bs: SMTP on stdin/stdout\n"
+	"  -bp          list the queue (mailq); -q: flush it; -bv: check the recipients\n"
+	"  -bi          newaliases (nothing to do: aliases are in accounts.db)\n"
+	"  RCPT         an address, or a Unix user name (root, www-data): the administrator\n"
+	"               (the postmaster key) unless an alias says otherwise\n";
 
 int cmd_sendmail(int argc, char **argv)
 {
 	struct sendmail sm;
+	struct cli_opts opts;
 	enum mode mode = MODE_DELIVER;
 	const char *config_path = NULL, *from_arg = NULL, *error;
 	struct passwd *pw;
 	int i, ret;
 
 	memset(&sm, 0, sizeof(sm));
-	if (cli_take_config_opt(&argc, argv, &config_path) < 0) {
+	if (cli_take_opts(&argc, argv, &opts) < 0) {
 		fputs(usage_text, stderr);
 		return EX_USAGE;
 	}
+	if (opts.help) {
+		fputs(usage_text, stdout);
+		return EX_OK;
+	}
+	config_path = opts.config_path;
 	/* sendmail(8) options, getopt style ("-ti", "-fFROM", "-f FROM",
 	   "-oi", "-bs"); recipients follow. */
 	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
@@ -768,7 +783,13 @@ int cmd_sendmail(int argc, char **argv)
 		sm.sub.user = arena_printf(sm.perm, "uid%u", sm.sub.uid);
 	}
 
-	if ((sm.set = cli_load_settings(config_path)) == NULL) {
+	opts.config_path = config_path;
+	if (opts.dev && config_path != NULL) {
+		fputs(usage_text, stderr);
+		arena_free(&sm.perm);
+		return EX_USAGE;
+	}
+	if ((sm.set = cli_settings(&opts)) == NULL) {
 		arena_free(&sm.perm);
 		return EX_CONFIG;
 	}
@@ -785,17 +806,23 @@ int cmd_sendmail(int argc, char **argv)
 		return EX_NOPERM;
 	}
 	if (mode == MODE_PRINT || mode == MODE_FLUSH) {
-		char *qargv[4];
-		char cmdname[] = "queue", sub[16], copt[] = "-c";
+		char *qargv[5];
+		char cmdname[] = "queue", sub[16], copt[] = "-c", dev[] = "--dev";
+		int qargc = 2;
 
 		settings_free(&sm.set);
 		arena_free(&sm.perm);
 		snprintf(sub, sizeof(sub), "%s", mode == MODE_PRINT ? "list" : "flush");
 		qargv[0] = cmdname;
 		qargv[1] = sub;
-		qargv[2] = config_path == NULL ? NULL : copt;
-		qargv[3] = (char *)(uintptr_t)config_path;
-		return cmd_queue(config_path == NULL ? 2 : 4, qargv);
+		if (config_path != NULL) {
+			qargv[qargc++] = copt;
+			qargv[qargc++] = (char *)(uintptr_t)config_path;
+		} else if (opts.dev) {
+			qargv[qargc++] = dev;
+		}
+		qargv[qargc] = NULL;
+		return cmd_queue(qargc, qargv);
 	}
 	if (mode == MODE_NEWALIASES) {
 		settings_free(&sm.set);

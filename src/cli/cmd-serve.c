@@ -2,11 +2,14 @@
  * tern serve [-c FILE] [--dev] [--check]: run the mail server in the
  * foreground until SIGTERM/SIGINT.
  *
- * Order matters: read and check the whole config (nothing has happened
- * yet if it is bad), prepare data_dir, make the event loop, bind the
- * listeners (as root, for ports below 1024), drop to the configured user,
- * then open what lives in data_dir (so its files belong to that user):
- * the TLS pair, the queue, accounts, the delivery threads; then serve.
+ * Order matters (docs/architecture.md lists it): read the config and
+ * check everything it names (serve-check.c: nothing has happened yet if
+ * anything is wrong), prepare data_dir, make the event loop, bind the
+ * listeners (as root, for ports below 1024), read a configured TLS pair
+ * (as root: the key need not be the server user's to read), drop to the
+ * configured user, then open what lives in data_dir (so its files belong
+ * to that user): the self-signed pair, the queue, accounts, the delivery
+ * threads; then serve.
  *
  * Stopping (SIGTERM/SIGINT): stop accepting, let sessions in a transaction
  * finish for a few seconds (idle ones get 421 at once), close the rest,
@@ -21,6 +24,7 @@
 #include "privileges.h"
 #include "accounts.h"
 #include "accounts-pool.h"
+#include "arena.h"
 #include "base64.h"
 #include "buf.h"
 #include "deliver.h"
@@ -38,6 +42,8 @@
 #include "mailbox.h"
 #include "pop3-server.h"
 #include "tls.h"
+#include "serve-check.h"
+#include "cli-common.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -114,12 +120,82 @@ static int serve_open_stores(struct serve *serve, const char **error_r);
 static void serve_dev_demo(struct serve *serve);
 static void serve_cleanup(struct serve *serve);
 
+/* user = "root" (or another name of uid 0): root kept on purpose. */
+static bool user_is_root(const char *user)
+{
+	const char *error;
+	uid_t uid;
+	gid_t gid;
+
+	return privileges_lookup(user, &uid, &gid, &error) == 0 && uid == 0;
+}
+
 static void serve_usage(FILE *out)
 {
-	fprintf(out, "usage: tern serve [-c FILE] [--dev] [--check]\n"
-		"  -c FILE   config file (default: ./tern.toml if it exists, else the --dev defaults)\n"
-		"  --dev     development defaults: data in ./var, listeners on 127.0.0.1:2xxx\n"
-		"  --check   check the config and exit (0: valid, 1: not)\n");
+	fprintf(out, "usage: tern serve [-c FILE | --dev] [--check]\n"
+		"  -c FILE   the config file (default: $" TERN_CONFIG_ENV ", else " TERN_DEFAULT_CONFIG ")\n"
+		"  --dev     development defaults: data in ./var, listeners on 127.0.0.1:2525 and up;\n"
+		"            as root, runs as root (a config file given with -c goes over them)\n"
+		"  --check   check everything tern serve would use (config, user, data_dir,\n"
+		"            certificate and key, listeners), change nothing, and exit:\n"
+		"            0 usable (warnings may be printed), 1 not (every problem printed)\n"
+		"SIGTERM/SIGINT stop it gracefully; SIGHUP re-checks the config and reloads the\n"
+		"TLS certificate and key; SIGUSR1 retries the queue now.\n");
+}
+
+/* The settings, and everything they name checked (serve-check.h), before
+   anything is created; every problem printed at once. 0 with *set_r (NULL
+   with check_only, after printing the verdict), or -1 when tern serve must
+   not start. */
+static int serve_settings(const char *config_path, bool dev, bool check_only,
+			  struct tern_settings **set_r)
+{
+	struct tern_settings *set;
+	struct serve_check check;
+	char *error = NULL;
+	const char *name;
+	unsigned int errors = 0;
+
+	if (settings_load_partial(config_path, dev, &set, &error) < 0) {
+		const char *p;
+
+		cli_print_errors("tern serve: ", error);
+		for (errors = 1, p = error; (p = strchr(p, '\n')) != NULL; p++)
+			errors++;
+		i_free(error);
+		if (set == NULL)
+			return -1;
+	}
+	name = set->config_path != NULL ? set->config_path : "--dev defaults";
+	serve_check_init(&check);
+	errors += serve_check_run(&check, set, geteuid() == 0);
+	if (check.error_count > 0)
+		cli_print_errors("tern serve: ", buf_str(&check.errors));
+	if (check.warning_count > 0) {
+		if (check_only || errors > 0) {
+			cli_print_errors("tern serve: warning: ", buf_str(&check.warnings));
+		} else {
+			const char *p = buf_str(&check.warnings), *nl;
+
+			do {
+				nl = strchr(p, '\n');
+				log_warning("serve", "check warning=%s",
+					    log_value(p, nl == NULL ? strlen(p) : (size_t)(nl - p), 1000));
+				p = nl + 1;
+			} while (nl != NULL);
+		}
+	}
+	if (errors > 0)
+		fprintf(stderr, "tern serve: %s: %u problem%s, not started\n", name, errors,
+			errors == 1 ? "" : "s");
+	else if (check_only)
+		printf("%s: ok%s\n", name, check.warning_count == 0 ? "" :
+		       check.warning_count == 1 ? " (1 warning)" : " (with warnings)");
+	serve_check_deinit(&check);
+	if (errors > 0 || check_only)
+		settings_free(&set);
+	*set_r = set;
+	return errors > 0 ? -1 : 0;
 }
 
 /* mkdir -p: parents get 0755, the directory itself 0700. */
@@ -217,6 +293,25 @@ static void serve_committed(void *ctx, const char *queue_id)
 		deliverer_notify(serve->deliverer, queue_id);
 }
 
+/* RFC 5321 4.5.1: say at start when postmaster@ would get 451 because
+   the administrator's address leads nowhere (an account not made yet). */
+static void serve_check_postmaster(const struct tern_settings *set, struct accounts *acc)
+{
+	struct arena *arena;
+	struct accounts_target *targets;
+	unsigned int n;
+	const char *error;
+
+	if (set->postmaster[0] == '\0' || set->dev)
+		return;
+	arena = arena_new(0);
+	if (accounts_resolve(acc, arena, set->postmaster, &targets, &n, &error) == 0)
+		log_warning("serve", "postmaster leads to no mailbox postmaster=%s: mail to "
+			    "postmaster@ and root gets 451 until it exists (tern user add, or "
+			    "tern alias add)", log_str(set->postmaster));
+	arena_free(&arena);
+}
+
 /* data_dir's layout (DESIGN.md "On disk"): mail/, queue/, tls/ (only for
    the self-signed pair), accounts.db, maildrop/ and corrupt/ (maildrop.h). */
 static int serve_open_stores(struct serve *serve, const char **error_r)
@@ -239,9 +334,11 @@ static int serve_open_stores(struct serve *serve, const char **error_r)
 		*error_r = error;
 		return -1;
 	}
-	serve->tls = tls_server_ctx_new(set->tls_cert, set->tls_key, set->data_dir,
-					set->hostname, error_r);
-	if (serve->tls == NULL)
+	/* a configured pair was loaded before root was dropped; the
+	   self-signed one lives in data_dir, the server's user's */
+	if (serve->tls == NULL &&
+	    (serve->tls = tls_server_ctx_new(set->tls_cert, set->tls_key, set->data_dir,
+					     set->hostname, error_r)) == NULL)
 		return -1;
 	if (queue_open(set->data_dir, &serve->queue, error_r) < 0)
 		return -1;
@@ -255,6 +352,7 @@ static int serve_open_stores(struct serve *serve, const char **error_r)
 	serve->auth_pool = job_pool_new(I_MAX(SERVE_AUTH_THREADS_MIN,
 					      (unsigned int)sysconf(_SC_NPROCESSORS_ONLN)));
 	serve->acc_pool = accounts_pool_new(set->data_dir, set->domains, set->domains_count);
+	accounts_pool_set_system(serve->acc_pool, set->hostname, set->postmaster);
 	{
 		struct mail_store_settings ms = { .data_dir = set->data_dir };
 		struct mail_error merr;
@@ -273,6 +371,7 @@ static int serve_open_stores(struct serve *serve, const char **error_r)
 			*error_r = "cannot open accounts.db in data_dir";
 			return -1;
 		}
+		serve_check_postmaster(set, acc);
 		accounts_pool_put(serve->acc_pool, acc);
 	}
 	serve->store_pool = job_pool_new(SERVE_STORE_THREADS);
@@ -414,29 +513,71 @@ static int serve_pidfile(struct serve *serve, const char **error_r)
 	return 0;
 }
 
-/* --dev: a demo account on first start, its password printed (and kept
-   in data_dir/demo-password, 0600, for later starts). */
+/* --dev: how to try the demo account, printed at every start (make run). */
+static void serve_dev_print(const struct tern_settings *set, const char *password, bool created)
+{
+	const struct tern_hostport *sub = set->listen[TERN_LISTEN_SUBMISSION].count > 0 ?
+		&set->listen[TERN_LISTEN_SUBMISSION].addrs[0] : NULL;
+	const struct tern_hostport *imap = set->listen[TERN_LISTEN_IMAP].count > 0 ?
+		&set->listen[TERN_LISTEN_IMAP].addrs[0] : NULL;
+
+	printf("tern --dev: %s %s, password %s\n"
+	       "  send:  swaks --server %s -tls --auth-user %s --auth-password %s "
+	       "--from %s --to %s\n",
+	       created ? "created the demo account" : "demo account", DEV_DEMO_USER, password,
+	       sub != NULL ? sub->text : "127.0.0.1:2587", DEV_DEMO_USER, password,
+	       DEV_DEMO_USER, DEV_DEMO_USER);
+	if (imap != NULL)
+		printf("  read:  IMAP at %s (user %s), or the files in %s/mail/example.test/demo/new/\n",
+		       imap->text, DEV_DEMO_USER, set->data_dir);
+	fflush(stdout);
+}
+
+/* The demo password kept in data_dir/demo-password; NULL when unreadable. */
+static char *read_demo_password(const char *path)
+{
+	char line[128];
+	FILE *f = fopen(path, "re");
+	char *pw = NULL;
+
+	if (f == NULL)
+		return NULL;
+	if (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] != '\0')
+			pw = i_strdup(line);
+	}
+	fclose(f);
+	return pw;
+}
+
+/* --dev: a demo account on first start, its password kept in
+   data_dir/demo-password (0600); how to use it printed at every start. */
 static void serve_dev_demo(struct serve *serve)
 {
 	const struct tern_settings *set = serve->set;
-	const struct tern_hostport *sub = set->listen[TERN_LISTEN_SUBMISSION].count > 0 ?
-		&set->listen[TERN_LISTEN_SUBMISSION].addrs[0] : NULL;
 	struct accounts *acc;
 	unsigned char rnd[12];
-	char *path;
+	char *path, *old;
 	const char *error;
 	buf_t pw;
 	int fd, exists;
 
-	if (accounts_open(set->data_dir, set->domains, set->domains_count, &acc, &error) < 0) {
+	if (accounts_open_settings(set, &acc, &error) < 0) {
 		log_error("serve", "dev demo account error=%s", log_str(error));
 		return;
 	}
 	path = i_strdup_printf("%s/demo-password", set->data_dir);
 	exists = accounts_user_exists(acc, DEV_DEMO_USER);
 	if (exists != 0) {
-		if (exists > 0)
-			printf("tern --dev: demo account %s (password in %s)\n", DEV_DEMO_USER, path);
+		if (exists > 0 && (old = read_demo_password(path)) != NULL) {
+			serve_dev_print(set, old, false);
+			explicit_bzero(old, strlen(old));
+			i_free(old);
+		} else if (exists > 0) {
+			printf("tern --dev: demo account %s (its password file %s is gone: "
+			       "tern user passwd --dev %s)\n", DEV_DEMO_USER, path, DEV_DEMO_USER);
+		}
 		goto out;
 	}
 	buf_init(&pw, 64);
@@ -460,11 +601,7 @@ static void serve_dev_demo(struct serve *serve)
 				log_error("serve", "write %s failed", path);
 			close(fd);
 		}
-		printf("tern --dev: created %s with password %s\n"
-		       "  try: swaks --server %s -tls --auth-user %s --auth-password %s "
-		       "--from %s --to %s\n",
-		       DEV_DEMO_USER, buf_str(&pw), sub != NULL ? sub->text : "127.0.0.1:2587",
-		       DEV_DEMO_USER, buf_str(&pw), DEV_DEMO_USER, DEV_DEMO_USER);
+		serve_dev_print(set, buf_str(&pw), true);
 	}
 	explicit_bzero(pw.data, pw.alloc);
 	buf_free(&pw);
@@ -541,16 +678,48 @@ static void serve_cleanup(struct serve *serve)
 	settings_free(&serve->set);
 }
 
+/* SIGHUP, part one: the configured certificate and key again (certbot
+   renewed them in place), read now as the server's user. Unreadable or
+   wrong: the old pair stays and the log says why. */
+static void serve_reload_tls(struct serve *serve)
+{
+	const struct tern_settings *set = serve->set;
+	const char *error;
+	time_t not_after;
+	char when[32] = "-";
+	struct tm tm;
+
+	if (set->tls_cert[0] == '\0' || serve->tls == NULL)
+		return;
+	if (tls_server_ctx_reload(serve->tls, set->tls_cert, set->tls_key, &not_after,
+				  &error) < 0) {
+		log_error("serve", "reload tls=kept cert=%s error=%s", log_str(set->tls_cert),
+			  log_value(error, strlen(error), 500));
+		return;
+	}
+	if (not_after != 0 && gmtime_r(&not_after, &tm) != NULL)
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	log_info("serve", "reload tls=reloaded cert=%s not_after=%s", log_str(set->tls_cert), when);
+}
+
 static void serve_reload(void *ctx)
 {
 	struct serve *serve = ctx;
 	struct tern_settings *set;
 	char *error;
 
+	serve_reload_tls(serve);
 	/* Re-read to report mistakes early; running with changed settings
 	   needs a restart (listeners and the user are fixed at start). */
 	if (settings_load(serve->set->config_path, serve->set->dev, &set, &error) < 0) {
-		log_error("serve", "reload failed error=%s", log_str(error));
+		const char *p = error, *nl;
+
+		do {
+			nl = strchr(p, '\n');
+			log_error("serve", "reload config=invalid error=%s",
+				  log_value(p, nl == NULL ? strlen(p) : (size_t)(nl - p), 500));
+			p = nl + 1;
+		} while (nl != NULL);
 		i_free(error);
 		return;
 	}
@@ -563,7 +732,6 @@ int cmd_serve(int argc, char **argv)
 {
 	struct serve serve;
 	const char *config_path = NULL, *error;
-	char *load_error;
 	bool dev = false, check = false, as_root;
 	int i, ret;
 
@@ -593,17 +761,17 @@ int cmd_serve(int argc, char **argv)
 
 	memset(&serve, 0, sizeof(serve));
 	serve.pid_fd = -1;
-	if (settings_load(config_path, dev, &serve.set, &load_error) < 0) {
-		fprintf(stderr, "tern serve: %s\n", load_error);
-		i_free(load_error);
+	/* the journal stamps lines itself and reads priorities; anything
+	   else gets ISO 8601 times */
+	if (log_stderr_is_journal())
+		log_set_journal(true);
+	else
+		log_set_timestamps(true);
+	/* everything checked before anything is made (issue 9) */
+	if (serve_settings(config_path, dev, check, &serve.set) < 0)
 		return 1;
-	}
-	if (check) {
-		printf("%s: ok\n", serve.set->config_path != NULL ?
-		       serve.set->config_path : "--dev defaults");
-		settings_free(&serve.set);
+	if (check)
 		return 0;
-	}
 
 	as_root = geteuid() == 0;
 	/* what we create is ours alone (accounts.db holds password hashes);
@@ -629,14 +797,27 @@ int cmd_serve(int argc, char **argv)
 		serve_cleanup(&serve);
 		return 1;
 	}
-	if (as_root && serve.set->user[0] != '\0') {
+	/* the configured certificate and key while still root: the key need
+	   not be readable by the server's user (issue 8) */
+	if (serve.set->tls_cert[0] != '\0' &&
+	    (serve.tls = tls_server_ctx_new(serve.set->tls_cert, serve.set->tls_key,
+					    serve.set->data_dir, serve.set->hostname,
+					    &error)) == NULL) {
+		fprintf(stderr, "tern serve: %s\n", error);
+		serve_cleanup(&serve);
+		return 1;
+	}
+	if (as_root && serve.set->user[0] != '\0' && !user_is_root(serve.set->user)) {
 		if (privileges_drop(serve.set->user, &error) < 0) {
 			fprintf(stderr, "tern serve: %s\n", error);
 			serve_cleanup(&serve);
 			return 1;
 		}
 	} else if (as_root) {
-		log_warning("serve", "running as root: set user in the config to drop privileges");
+		/* --dev, or user = "root" on purpose (serve_check_run()
+		   refused the rest) */
+		log_warning("serve", "running as root user=%s",
+			    serve.set->user[0] == '\0' ? "-" : log_str(serve.set->user));
 	}
 	if (access(serve.set->data_dir, R_OK | W_OK | X_OK) < 0) {
 		fprintf(stderr, "tern serve: data_dir %s: %s\n", serve.set->data_dir,

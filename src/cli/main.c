@@ -2,6 +2,7 @@
 #include "lib.h"
 #include "log.h"
 #include "cli.h"
+#include "settings.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,28 +10,64 @@
 struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
-	const char *usage;
 };
 
 static const struct command commands[] = {
-	{ "serve", cmd_serve, "serve [-c FILE] [--dev]      run the mail server in the foreground" },
-	{ "user", cmd_user, "user add|del|passwd|list [-c FILE] ...   accounts" },
-	{ "alias", cmd_alias, "alias add|del|list [-c FILE] ...         aliases and lists" },
-	{ "domain", cmd_domain, "domain add|del|list [-c FILE] ...       local domains" },
-	{ "queue", cmd_queue, "queue list|flush|del [-c FILE] ...       the outbound queue" },
-	{ "sendmail", cmd_sendmail, "sendmail [-c FILE] [-t] [-f FROM] [-i] [RCPT...]   submit a message from stdin" },
-	{ "mailbox", cmd_mailbox, "mailbox rebuild|list [-c FILE] ADDRESS      a user's mailbox index and folders" },
-	{ "msg", cmd_msg, "msg inspect|bodystructure|envelope FILE   show how a message parses" },
-	{ "dkim", cmd_dkim, "dkim keygen|show|check DOMAIN [-c FILE]   DKIM keys and their DNS records" },
+	{ "serve", cmd_serve },
+	{ "user", cmd_user },
+	{ "alias", cmd_alias },
+	{ "domain", cmd_domain },
+	{ "queue", cmd_queue },
+	{ "sendmail", cmd_sendmail },
+	{ "mailbox", cmd_mailbox },
+	{ "msg", cmd_msg },
+	{ "dkim", cmd_dkim },
 };
+
+/* Every command and option, aligned (tern(8) says the same at length). */
+static const char usage_text[] =
+	"usage: tern COMMAND [ARGS]        tern COMMAND --help: one command's usage\n"
+	"\n"
+	"the server\n"
+	"  tern serve [--check]                        run the mail server in the foreground;\n"
+	"                                              --check: check everything, change nothing\n"
+	"  tern user add [--apop] ADDRESS              add an account (password from stdin or prompted)\n"
+	"  tern user passwd ADDRESS                    change an account's password\n"
+	"  tern user del ADDRESS                       delete an account\n"
+	"  tern user list                              list the accounts\n"
+	"  tern alias add ALIAS TARGET...              mail to ALIAS goes to every TARGET\n"
+	"  tern alias del ALIAS [TARGET]               delete an alias, or one of its targets\n"
+	"  tern alias list                             list the aliases\n"
+	"  tern domain add|del DOMAIN                  add or delete a local domain\n"
+	"  tern domain list                            list the local domains\n"
+	"  tern queue list [--json]                    the queue: messages, recipients, states\n"
+	"  tern queue flush                            retry deferred recipients now\n"
+	"  tern queue del ID...                        remove messages from the queue\n"
+	"  tern mailbox rebuild ADDRESS                rebuild a user's mailbox index from the Maildir\n"
+	"  tern mailbox list [--json] ADDRESS          a user's folders and their counts\n"
+	"  tern sendmail [OPTIONS] [RCPT...]           submit a message from stdin, as sendmail(8)\n"
+	"                                              (also installed as sendmail and mailq)\n"
+	"  tern dkim keygen DOMAIN [--selector S] [--algorithm rsa|ed25519]\n"
+	"                                              make a DKIM key; prints its DNS record\n"
+	"  tern dkim show|check DOMAIN                 the DNS record again / check it in DNS\n"
+	"\n"
+	"options of the commands above, after the command words\n"
+	"  -c FILE                                     the config file; default $TERN_CONFIG,\n"
+	"                                              else " TERN_DEFAULT_CONFIG "\n"
+	"  --dev                                       the development defaults: data in ./var,\n"
+	"                                              listeners on 127.0.0.1:2525 and up\n"
+	"  --help                                      the command's usage; touches nothing\n"
+	"\n"
+	"messages\n"
+	"  tern msg inspect FILE                       how a message parses, as JSON\n"
+	"  tern msg bodystructure|envelope FILE        its IMAP BODYSTRUCTURE or ENVELOPE\n"
+	"\n"
+	"  tern help, tern --help                      this text\n"
+	"  tern version, tern --version                the version\n";
 
 static void usage(FILE *out)
 {
-	size_t i;
-
-	fprintf(out, "usage: tern COMMAND [ARGS]\n\ncommands:\n");
-	for (i = 0; i < N_ELEMENTS(commands); i++)
-		fprintf(out, "  tern %s\n", commands[i].usage);
+	fputs(usage_text, out);
 }
 
 int main(int argc, char **argv)

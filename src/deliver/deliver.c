@@ -296,9 +296,9 @@ static int process_message(const struct tern_settings *set, struct queue *queue,
 		snprintf(tag, sizeof(tag), "%sR%u", e->id, i);
 		maildir = maildir_path_for(set->data_dir, r->address);
 		m->changed[i] = true;
-		if (maildir == NULL ||
-		    (accounts_user_exists(acc, r->address) <= 0 &&
-		     strncmp(r->address, "postmaster@", 11) != 0)) {
+		/* only accounts have mailboxes: postmaster is resolved to the
+		   administrator when the message is accepted */
+		if (maildir == NULL || accounts_user_exists(acc, r->address) <= 0) {
 			/* the account went away after the message was accepted */
 			rcpt_fail_or_defer(set, m, i, now, true,
 					   "x-tern; 5.1.1 mailbox no longer exists");
@@ -608,7 +608,7 @@ int deliver_message_now(const struct tern_settings *set, struct queue *queue,
 
 	if ((mail_fd = open_mail_dir(set, error_r)) < 0)
 		return -1;
-	if (accounts_open(set->data_dir, set->domains, set->domains_count, &acc, error_r) < 0) {
+	if (accounts_open_settings(set, &acc, error_r) < 0) {
 		close(mail_fd);
 		return -1;
 	}
@@ -810,8 +810,7 @@ static void *deliver_thread(void *ctx)
 	unsigned int i, n;
 	time_t next_due;
 
-	if (accounts_open(d->set->data_dir, d->set->domains, d->set->domains_count, &acc,
-			  &error) < 0) {
+	if (accounts_open_settings(d->set, &acc, &error) < 0) {
 		log_error("deliver", "thread stopped error=%s", log_str(error));
 		return NULL;
 	}

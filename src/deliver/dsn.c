@@ -556,7 +556,7 @@ static int dsn_recipients(const struct tern_settings *set, struct arena *arena,
 	unsigned int n, i;
 	int ret;
 
-	if (accounts_open(set->data_dir, set->domains, set->domains_count, &acc, error_r) < 0)
+	if (accounts_open_settings(set, &acc, error_r) < 0)
 		return -1;
 	ret = accounts_resolve(acc, arena, sender, &targets, &n, error_r);
 	if (ret < 0) {

@@ -464,6 +464,25 @@ static int read_fd(int fd, size_t size, buf_t *b)
 	return 0;
 }
 
+/* A d. file that does not parse: is somebody still writing it? sendmail
+   renames a complete file into place, but a hand-made one may be written
+   in place; it counts as finished once it has not changed (ctime: its
+   writer cannot set that) for MAILDROP_SETTLE_SECS. */
+static bool still_changing(int fd, const char *name, const char *why)
+{
+	struct stat st;
+	time_t now = time(NULL);
+
+	if (fstat(fd, &st) < 0 || st.st_nlink == 0)
+		return false;
+	if (st.st_ctime <= now - MAILDROP_SETTLE_SECS)
+		return false;
+	log_info("maildrop", "waiting file=%s uid=%u reason=%s changed=%llds-ago", log_str(name),
+		 (unsigned int)st.st_uid, log_str(why),
+		 (long long)(now > st.st_ctime ? now - st.st_ctime : 0));
+	return true;
+}
+
 int maildrop_process(const struct tern_settings *set, struct accounts *acc, struct queue *queue,
 		     struct arena *arena, int dir_fd, const char *name,
 		     const char **queue_id_r)
@@ -505,10 +524,14 @@ int maildrop_process(const struct tern_settings *set, struct accounts *acc, stru
 		goto out;
 	}
 	if (read_fd(fd, (size_t)st.st_size, &raw) < 0) {
+		if (still_changing(fd, name, "cannot read it whole"))
+			goto wait;
 		quarantine(set, dir_fd, name, st.st_uid, "cannot read it whole");
 		goto out;
 	}
 	if (maildrop_parse(arena, raw.data, raw.used, &md, &error) < 0) {
+		if (still_changing(fd, name, error))
+			goto wait;
 		quarantine(set, dir_fd, name, st.st_uid, error);
 		goto out;
 	}
@@ -566,6 +589,7 @@ int maildrop_process(const struct tern_settings *set, struct accounts *acc, stru
 tempfail:
 	log_error("maildrop", "file=%s uid=%u retry=yes error=%s", log_str(name),
 		  (unsigned int)st.st_uid, log_str(error));
+wait:
 	ret = 0;
 out:
 	close(fd);
@@ -718,7 +742,7 @@ struct maildrop_pickup *maildrop_pickup_start(const struct tern_settings *set,
 		*error_r = maildrop_error;
 		goto fail;
 	}
-	if (accounts_open(set->data_dir, set->domains, set->domains_count, &p->acc, error_r) < 0)
+	if (accounts_open_settings(set, &p->acc, error_r) < 0)
 		goto fail;
 	p->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (p->stop_fd < 0) {

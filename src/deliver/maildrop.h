@@ -100,7 +100,9 @@ int maildrop_prepare(int data_dir_fd, const char *data_dir, uid_t owner, gid_t g
 
 /* One drop file: submit it and remove it. Returns 1 done (submitted, or
    moved to corrupt/ with a log line), 0 try again later (accounts or queue
-   unavailable), -1 when the file vanished. *queue_id_r is set when a
+   unavailable, or a file that does not parse but changed less than
+   MAILDROP_SETTLE_SECS ago: its writer may still be at it), -1 when the
+   file vanished. *queue_id_r is set when a
    message was queued (in arena). */
 struct accounts;
 int maildrop_process(const struct tern_settings *set, struct accounts *acc, struct queue *queue,

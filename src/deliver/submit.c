@@ -14,6 +14,7 @@
 #include "tern-limits.h"
 #include "uid.h"
 
+#include <pwd.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -30,6 +31,20 @@ static const char *qualify(struct submit *s, const char *address)
 	if (strchr(address, '@') != NULL)
 		return address;
 	return arena_printf(s->arena, "%s@%s", address, s->qualify);
+}
+
+/* Is the local part of address the name of a Unix account here? */
+static bool unix_account(const char *address)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096], name[256];
+	size_t len = strcspn(address, "@");
+
+	if (len == 0 || len >= sizeof(name))
+		return false;
+	memcpy(name, address, len);
+	name[len] = '\0';
+	return getpwnam_r(name, &pw, buf, sizeof(buf), &res) == 0 && res != NULL;
 }
 
 static struct queue_rcpt *rcpt_new(struct submit *s, struct submit_rcpts *rs)
@@ -85,6 +100,7 @@ enum submit_add submit_add_recipient(struct submit *s, struct submit_rcpts *rs,
 	struct accounts_target *targets;
 	struct queue_rcpt *r;
 	const char *norm;
+	bool bare = strchr(address, '@') == NULL;
 	unsigned int n, i;
 	int ret;
 
@@ -92,12 +108,23 @@ enum submit_add submit_add_recipient(struct submit *s, struct submit_rcpts *rs,
 	if (norm == NULL)
 		return SUBMIT_ADD_BAD;
 	if (s->acc == NULL) {
-		/* syntax only: the maildrop pickup expands it later */
+		/* syntax only: the maildrop pickup expands it later, a bare
+		   name included (it may be a Unix account's, below) */
 		rs->given++;
-		(void)rcpt_add(s, rs, norm, NULL, orcpt, notify);
+		(void)rcpt_add(s, rs, bare ? arena_strndup(s->arena, norm, strcspn(norm, "@")) :
+			       norm, NULL, orcpt, notify);
 		return SUBMIT_ADD_OK;
 	}
 	ret = accounts_resolve(s->acc, s->arena, norm, &targets, &n, error_r);
+	if (ret == 0 && bare && unix_account(norm)) {
+		/* cron's "root", a daemon's "www-data": the machine's accounts
+		   are the administrator's (accounts_set_system), unless
+		   name@domain or name@hostname is an alias */
+		ret = accounts_resolve(s->acc, s->arena,
+				       arena_printf(s->arena, "%.*s@%s", (int)strcspn(norm, "@"),
+						    norm, s->set->hostname),
+				       &targets, &n, error_r);
+	}
 	if (ret < 0)
 		return SUBMIT_ADD_ERROR;
 	if (ret == 0 && !s->fail_unknown)
@@ -143,8 +170,8 @@ enum submit_add submit_add_list(struct submit *s, struct submit_rcpts *rs, const
 			*bad_r = arena_strndup(s->arena, text, len);
 			return SUBMIT_ADD_BAD;
 		}
-		spec = a->domain == NULL ? qualify(s, a->mailbox) :
-			msg_address_spec(s->arena, a);
+		/* a bare name is qualified by submit_add_recipient() */
+		spec = a->domain == NULL ? a->mailbox : msg_address_spec(s->arena, a);
 		ret = submit_add_recipient(s, rs, spec, notify, NULL, error_r);
 		if (ret != SUBMIT_ADD_OK) {
 			*bad_r = spec;

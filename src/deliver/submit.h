@@ -69,8 +69,13 @@ struct submit_message {
 /* Fill in what follows from set: qualify, max_size. */
 void submit_init(struct submit *s, const struct tern_settings *set);
 
-/* One recipient address (a bare name is qualified), expanded through
-   aliases when s->acc is set. *error_r for SUBMIT_ADD_ERROR. */
+/* One recipient address (a bare name is qualified with the first local
+   domain, else the hostname), expanded through aliases when s->acc is
+   set. A bare name that leads nowhere but is a Unix account here (root,
+   www-data) goes where name@hostname goes: the administrator, unless an
+   alias says otherwise (accounts_set_system). Without s->acc (the
+   maildrop) a bare name is kept bare for the server to do this.
+   *error_r for SUBMIT_ADD_ERROR. */
 enum submit_add submit_add_recipient(struct submit *s, struct submit_rcpts *rs,
 				     const char *address, unsigned int notify,
 				     const char *orcpt, const char **error_r);

@@ -231,6 +231,129 @@ fail:
 	return NULL;
 }
 
+/* A configured pair in memory: the leaf, the rest of the chain, the key. */
+struct tls_pair {
+	X509 *leaf;
+	STACK_OF(X509) *chain;
+	EVP_PKEY *key;
+};
+
+static void tls_pair_free(struct tls_pair *pair)
+{
+	X509_free(pair->leaf);
+	if (pair->chain != NULL)
+		sk_X509_pop_free(pair->chain, X509_free);
+	EVP_PKEY_free(pair->key);
+	memset(pair, 0, sizeof(*pair));
+}
+
+/* Open path for reading, saying why not in tls_error. */
+static FILE *pem_open(const char *path, const char *what)
+{
+	FILE *f = fopen(path, "re");
+
+	if (f == NULL)
+		snprintf(tls_error, sizeof(tls_error), "%s %s: %s", what, path, strerror(errno));
+	return f;
+}
+
+static int tls_pair_load(const char *cert_file, const char *key_file, struct tls_pair *pair,
+			 const char **error_r)
+{
+	const char *key_path = key_file != NULL && key_file[0] != '\0' ? key_file : cert_file;
+	X509 *extra;
+	FILE *f;
+
+	memset(pair, 0, sizeof(*pair));
+	ERR_clear_error();
+	if ((f = pem_open(cert_file, "certificate")) == NULL) {
+		*error_r = tls_error;
+		return -1;
+	}
+	pair->leaf = PEM_read_X509(f, NULL, NULL, NULL);
+	pair->chain = sk_X509_new_null();
+	while (pair->leaf != NULL && pair->chain != NULL &&
+	       (extra = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
+		if (sk_X509_push(pair->chain, extra) <= 0) {
+			X509_free(extra);
+			break;
+		}
+	}
+	fclose(f);
+	ERR_clear_error();   /* the end of the file after the last certificate */
+	if (pair->leaf == NULL || pair->chain == NULL) {
+		snprintf(tls_error, sizeof(tls_error), "certificate %s: no PEM certificate in it",
+			 cert_file);
+		*error_r = tls_error;
+		tls_pair_free(pair);
+		return -1;
+	}
+	if ((f = pem_open(key_path, "key")) == NULL) {
+		*error_r = tls_error;
+		tls_pair_free(pair);
+		return -1;
+	}
+	pair->key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (pair->key == NULL) {
+		snprintf(tls_error, sizeof(tls_error), "key %s: no PEM private key in it "
+			 "(or one with a passphrase)", key_path);
+		ERR_clear_error();
+		*error_r = tls_error;
+		tls_pair_free(pair);
+		return -1;
+	}
+	if (X509_check_private_key(pair->leaf, pair->key) != 1) {
+		ERR_clear_error();
+		snprintf(tls_error, sizeof(tls_error), "key %s does not belong to the certificate %s",
+			 key_path, cert_file);
+		*error_r = tls_error;
+		tls_pair_free(pair);
+		return -1;
+	}
+	return 0;
+}
+
+static time_t pair_not_after(const struct tls_pair *pair)
+{
+	const ASN1_TIME *t = X509_get0_notAfter(pair->leaf);
+	struct tm tm;
+
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+		return 0;
+	return timegm(&tm);
+}
+
+int tls_pair_check(const char *cert_file, const char *key_file, time_t *not_after_r,
+		   const char **error_r)
+{
+	struct tls_pair pair;
+
+	if (tls_pair_load(cert_file, key_file, &pair, error_r) < 0)
+		return -1;
+	*not_after_r = pair_not_after(&pair);
+	tls_pair_free(&pair);
+	return 0;
+}
+
+int tls_server_ctx_reload(SSL_CTX *ctx, const char *cert_file, const char *key_file,
+			  time_t *not_after_r, const char **error_r)
+{
+	struct tls_pair pair;
+
+	if (tls_pair_load(cert_file, key_file, &pair, error_r) < 0)
+		return -1;
+	/* the leaf, its key and the chain replace the old ones together */
+	if (SSL_CTX_use_cert_and_key(ctx, pair.leaf, pair.key, pair.chain, 1) != 1) {
+		*error_r = ssl_error("installing the new certificate");
+		tls_pair_free(&pair);
+		return -1;
+	}
+	*not_after_r = pair_not_after(&pair);
+	tls_pair_free(&pair);
+	return 0;
+}
+
 SSL_CTX *tls_client_ctx_new(bool verify, const char **error_r)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());

@@ -3,6 +3,8 @@
 
 #include "lib.h"
 
+#include <time.h>
+
 /*
  * TLS contexts (OpenSSL 3) for tern's servers and clients.
  *
@@ -22,6 +24,23 @@ typedef struct ssl_st SSL;
    (thread-local text, valid until the next call). */
 SSL_CTX *tls_server_ctx_new(const char *cert_file, const char *key_file,
 			    const char *data_dir, const char *hostname, const char **error_r);
+
+/* Read a configured pair (cert_file: PEM chain, leaf first; key_file: PEM
+   key, or "" for the key inside cert_file) and check that the key belongs
+   to the certificate, using nothing. *not_after_r: when the leaf expires.
+   0, or -1 with *error_r naming the file and why (thread-local text, valid
+   until the next call): missing, unreadable (errno text), not PEM, or the
+   key of another certificate. */
+int tls_pair_check(const char *cert_file, const char *key_file, time_t *not_after_r,
+		   const char **error_r);
+
+/* Put a new pair into a live server context (SIGHUP after a certificate
+   renewal): read and checked as tls_pair_check() does, then swapped in at
+   once, so that connections from now on use it and those open keep
+   theirs. On any error the context is left as it was. Must run on the
+   thread that makes connections from ctx. 0, or -1 with *error_r. */
+int tls_server_ctx_reload(SSL_CTX *ctx, const char *cert_file, const char *key_file,
+			  time_t *not_after_r, const char **error_r);
 
 /* Make (or keep) the self-signed pair: paths data_dir/tls/cert.pem and
    data_dir/tls/key.pem. 0 if they exist or were made, -1 with *error_r. */

@@ -306,12 +306,20 @@ static void rcpt_run(void *ctx)
 		job->error = i_strdup("accounts.db cannot be opened");
 		return;
 	}
-	job->local = accounts_domain_is_local(acc, job->domain);
+	/* a local domain, or root@ and postmaster@ the hostname */
+	job->local = accounts_address_is_local(acc, job->address);
 	if (job->local && !job->at_in_local_part) {
 		job->ret = accounts_resolve(acc, job->arena, job->address, &job->targets,
 					    &job->count, &error);
 		if (job->ret < 0)
 			job->error = i_strdup(error);
+		else if (job->ret == 0 && i_strncasecmp(job->address, "postmaster@", 11) == 0) {
+			/* RFC 5321 4.5.1 wants it accepted: the administrator's
+			   address is wrong (logged), the sender tries again */
+			job->ret = -1;
+			job->error = i_strdup("postmaster leads to no mailbox "
+					      "(the postmaster key names no account or alias)");
+		}
 	}
 	accounts_pool_put(server->acc_pool, acc);
 }

@@ -88,14 +88,13 @@ static void vrfy_run(void *ctx)
 	struct vrfy_job *job = ctx;
 	struct smtp_server *server = job->session->server;
 	struct accounts *acc = accounts_pool_get(server->acc_pool);
-	const char *domain = strrchr(job->address, '@') + 1;
 	const char *error;
 
 	if (acc == NULL) {
 		job->ret = -1;
 		return;
 	}
-	job->local = accounts_domain_is_local(acc, domain);
+	job->local = accounts_address_is_local(acc, job->address);
 	if (job->local)
 		job->ret = accounts_resolve(acc, job->arena, job->address, &job->targets,
 					    &job->count, &error);

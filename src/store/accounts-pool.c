@@ -13,6 +13,7 @@ struct accounts_pool {
 	const char *data_dir;
 	const char *const *domains;
 	size_t domains_count;
+	const char *hostname, *postmaster;   /* NULL: not set */
 	pthread_mutex_t lock;
 	struct accounts **spare;
 	unsigned int spare_count, spare_alloc;
@@ -29,6 +30,13 @@ struct accounts_pool *accounts_pool_new(const char *data_dir, const char *const 
 	pool->domains_count = config_domains_count;
 	pthread_mutex_init(&pool->lock, NULL);
 	return pool;
+}
+
+void accounts_pool_set_system(struct accounts_pool *pool, const char *hostname,
+			      const char *postmaster)
+{
+	pool->hostname = hostname;
+	pool->postmaster = postmaster;
 }
 
 void accounts_pool_free(struct accounts_pool **poolp)
@@ -67,6 +75,8 @@ struct accounts *accounts_pool_get(struct accounts_pool *pool)
 		pthread_mutex_unlock(&pool->lock);
 		return NULL;
 	}
+	if (pool->hostname != NULL)
+		accounts_set_system(acc, pool->hostname, pool->postmaster);
 	return acc;
 }
 

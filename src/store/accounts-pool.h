@@ -16,6 +16,10 @@ struct accounts_pool;
    opened yet. */
 struct accounts_pool *accounts_pool_new(const char *data_dir, const char *const *config_domains,
 					size_t config_domains_count);
+/* Handles get accounts_set_system(hostname, postmaster); both must
+   outlive the pool. Call before the first accounts_pool_get(). */
+void accounts_pool_set_system(struct accounts_pool *pool, const char *hostname,
+			      const char *postmaster);
 /* Every handle must have been put back. */
 void accounts_pool_free(struct accounts_pool **pool);
 

@@ -2,8 +2,10 @@
 #include "arena.h"
 #include "buf.h"
 #include "password.h"
+#include "settings.h"
 #include "tern-limits.h"
 
+#include <pwd.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +19,8 @@ struct accounts {
 	sqlite3 *db;
 	char **config_domains;
 	size_t config_domains_count;
+	char *hostname;          /* NULL: no system addresses (accounts_set_system) */
+	char *postmaster;        /* NULL: none */
 	char error[256];
 };
 
@@ -34,6 +38,9 @@ static const char *const schema[] = {
 	" target TEXT NOT NULL,"
 	" PRIMARY KEY (alias, target))",
 };
+
+static void ascii_lower(char *s);
+static bool is_system_address(struct accounts *acc, const char *address, bool *at_host_r);
 
 static const char *db_error(struct accounts *acc, const char *what)
 {
@@ -95,6 +102,27 @@ int accounts_open(const char *data_dir, const char *const *config_domains,
 	return 0;
 }
 
+void accounts_set_system(struct accounts *acc, const char *hostname, const char *postmaster)
+{
+	i_free(acc->hostname);
+	i_free(acc->postmaster);
+	acc->hostname = hostname == NULL ? NULL : i_strdup(hostname);
+	if (acc->hostname != NULL)
+		ascii_lower(acc->hostname);
+	acc->postmaster = postmaster == NULL || postmaster[0] == '\0' ? NULL : i_strdup(postmaster);
+	if (acc->postmaster != NULL)
+		ascii_lower(acc->postmaster);
+}
+
+int accounts_open_settings(const struct tern_settings *set, struct accounts **acc_r,
+			   const char **error_r)
+{
+	if (accounts_open(set->data_dir, set->domains, set->domains_count, acc_r, error_r) < 0)
+		return -1;
+	accounts_set_system(*acc_r, set->hostname, set->postmaster);
+	return 0;
+}
+
 void accounts_close(struct accounts **accp)
 {
 	struct accounts *acc = *accp;
@@ -102,6 +130,8 @@ void accounts_close(struct accounts **accp)
 
 	if (acc == NULL)
 		return;
+	i_free(acc->hostname);
+	i_free(acc->postmaster);
 	sqlite3_close(acc->db);
 	for (i = 0; i < acc->config_domains_count; i++)
 		free(acc->config_domains[i]);
@@ -191,6 +221,59 @@ bool accounts_domain_is_local(struct accounts *acc, const char *domain)
 	found = sqlite3_step(stmt) == SQLITE_ROW;
 	sqlite3_finalize(stmt);
 	return found;
+}
+
+/* Is local@domain one of the system addresses (accounts_set_system)?
+   *at_host_r: domain is the hostname and not a local domain. */
+static bool is_system_address(struct accounts *acc, const char *address, bool *at_host_r)
+{
+	const char *at = strrchr(address, '@');
+	size_t len = (size_t)(at - address);
+	bool local_domain;
+
+	*at_host_r = false;
+	if (acc->hostname == NULL)
+		return false;
+	local_domain = accounts_domain_is_local(acc, at + 1);
+	*at_host_r = !local_domain && i_strcasecmp(at + 1, acc->hostname) == 0;
+	/* RFC 5321 4.5.1: postmaster of every domain we receive mail for */
+	if (len == 10 && i_strncasecmp(address, "postmaster", 10) == 0)
+		return local_domain || *at_host_r;
+	if (!*at_host_r && i_strcasecmp(at + 1, acc->hostname) != 0)
+		return false;
+	/* the machine's own: root (cron), MAILER-DAEMON (bounces' From),
+	   and every Unix account (sendmail's senders) */
+	if ((len == 4 && i_strncasecmp(address, "root", 4) == 0) ||
+	    (len == 13 && i_strncasecmp(address, "mailer-daemon", 13) == 0))
+		return true;
+	{
+		struct passwd pw, *res = NULL;
+		char buf[4096], name[256];
+
+		if (len >= sizeof(name))
+			return false;
+		memcpy(name, address, len);
+		name[len] = '\0';
+		/* addresses are compared without case; Unix names are lowercase */
+		ascii_lower(name);
+		return getpwnam_r(name, &pw, buf, sizeof(buf), &res) == 0 && res != NULL;
+	}
+}
+
+static int alias_exact_exists(struct accounts *acc, const char *alias);
+
+bool accounts_address_is_local(struct accounts *acc, const char *address)
+{
+	const char *at = strrchr(address, '@');
+	bool at_host;
+
+	if (at == NULL)
+		return false;
+	if (accounts_domain_is_local(acc, at + 1))
+		return true;
+	return is_system_address(acc, address, &at_host) ||
+	       (acc->hostname != NULL && i_strcasecmp(at + 1, acc->hostname) == 0 &&
+		alias_exact_exists(acc, address) > 0);
 }
 
 /* Run one statement with up to three text parameters; returns the number of
@@ -503,7 +586,8 @@ int accounts_alias_add(struct accounts *acc, const char *alias, const char *cons
 		*error_r = set_error(acc, "not a valid alias: %s", alias);
 		goto out;
 	}
-	if (!accounts_domain_is_local(acc, strrchr(norm, '@') + 1)) {
+	if (norm[0] == '@' ? !accounts_domain_is_local(acc, norm + 1) :
+	    !accounts_address_is_local(acc, norm)) {
 		*error_r = set_error(acc, "%s is not in a local domain", norm);
 		goto out;
 	}
@@ -521,8 +605,36 @@ int accounts_alias_add(struct accounts *acc, const char *alias, const char *cons
 			sqlite3_exec(acc->db, "ROLLBACK", NULL, NULL, NULL);
 			goto out;
 		}
+		if (strcmp(t, norm) == 0 && accounts_user_exists(acc, norm) <= 0) {
+			*error_r = set_error(acc, "alias %s cannot point to itself (only an account "
+					     "of that name can keep a copy)", norm);
+			sqlite3_exec(acc->db, "ROLLBACK", NULL, NULL, NULL);
+			goto out;
+		}
 		if (exec_text(acc, "INSERT OR IGNORE INTO aliases (alias, target) VALUES (?1, ?2)",
 			      norm, t, NULL, error_r) < 0) {
+			sqlite3_exec(acc->db, "ROLLBACK", NULL, NULL, NULL);
+			goto out;
+		}
+	}
+	/* with the new rows in place (this transaction sees them): every
+	   local target must reach a mailbox, which also refuses a loop back
+	   through this alias */
+	for (i = 0; i < count; i++) {
+		struct accounts_target *found;
+		unsigned int n;
+		int r;
+
+		t = accounts_normalize(arena, targets[i]);
+		if (strcmp(t, norm) == 0 || !accounts_address_is_local(acc, t))
+			continue;
+		r = accounts_resolve(acc, arena, t, &found, &n, error_r);
+		if (r <= 0) {
+			if (r == 0)
+				*error_r = set_error(acc, "alias %s: target %s does not exist (no "
+						     "account, alias or catch-all for it%s)", norm, t,
+						     alias_exact_exists(acc, t) > 0 ?
+						     "; its aliases loop" : "");
 			sqlite3_exec(acc->db, "ROLLBACK", NULL, NULL, NULL);
 			goto out;
 		}
@@ -662,6 +774,8 @@ static const char **alias_targets(struct resolve_ctx *ctx, const char *key)
 	return list;
 }
 
+static bool resolve_admin(struct resolve_ctx *ctx, const char *address, unsigned int depth);
+
 /* Returns true when address led somewhere. */
 static bool resolve_address(struct resolve_ctx *ctx, const char *address, unsigned int depth)
 {
@@ -673,7 +787,7 @@ static bool resolve_address(struct resolve_ctx *ctx, const char *address, unsign
 	unsigned int i;
 	int exists;
 
-	if (!accounts_domain_is_local(ctx->acc, domain)) {
+	if (!accounts_address_is_local(ctx->acc, address)) {
 		resolve_add(ctx, address, false);
 		return true;
 	}
@@ -695,6 +809,10 @@ static bool resolve_address(struct resolve_ctx *ctx, const char *address, unsign
 				found = true;
 		}
 		return found;
+	}
+	if (!accounts_domain_is_local(ctx->acc, domain)) {
+		/* root@hostname and the like: only the administrator */
+		return resolve_admin(ctx, address, depth);
 	}
 	exists = accounts_user_exists(ctx->acc, address);
 	if (exists < 0) {
@@ -725,12 +843,20 @@ static bool resolve_address(struct resolve_ctx *ctx, const char *address, unsign
 			return true;
 	}
 	/* RFC 5321 4.5.1: postmaster always exists; without an alias or a user
-	   it is a mailbox of its own (mail/<domain>/postmaster). */
-	if ((size_t)(at - address) == 10 && strncmp(address, "postmaster", 10) == 0) {
-		resolve_add(ctx, address, true);
-		return true;
-	}
-	return false;
+	   of its own it is the administrator */
+	return resolve_admin(ctx, address, depth);
+}
+
+/* A system address (is_system_address) nothing else claimed: the
+   administrator's address, resolved in turn. */
+static bool resolve_admin(struct resolve_ctx *ctx, const char *address, unsigned int depth)
+{
+	bool at_host;
+
+	if (ctx->acc->postmaster == NULL || !is_system_address(ctx->acc, address, &at_host))
+		return false;
+	/* the targets live in the caller's arena, beyond this handle */
+	return resolve_address(ctx, arena_strdup(ctx->arena, ctx->acc->postmaster), depth + 1);
 }
 
 int accounts_resolve(struct accounts *acc, struct arena *arena, const char *address,

@@ -24,12 +24,35 @@ int accounts_open(const char *data_dir, const char *const *config_domains,
 		  size_t config_domains_count, struct accounts **acc_r, const char **error_r);
 void accounts_close(struct accounts **acc);
 
+/* The server's own addresses (RFC 5321 4.5.1): hostname is the machine's
+   name (set->hostname), postmaster the administrator's address (the
+   `postmaster` key; "" or NULL: none). Once set, unless an alias or an
+   account says otherwise:
+     - postmaster@ every local domain,
+     - postmaster, root and mailer-daemon at hostname, and the name of any
+       Unix account of this machine at hostname (cron's and sendmail's
+       senders: root@, www-data@),
+   lead to postmaster. An alias for such an address (root@hostname) sends
+   it elsewhere. Without a postmaster they are unknown. The strings are
+   copied. */
+void accounts_set_system(struct accounts *acc, const char *hostname, const char *postmaster);
+
+struct tern_settings;
+/* accounts_open() with the settings' data_dir and domains, then
+   accounts_set_system() with their hostname and postmaster. */
+int accounts_open_settings(const struct tern_settings *set, struct accounts **acc_r,
+			   const char **error_r);
+
 /* Lowercase and check "local@domain" (RFC 5321 4.1.2 shapes, UTF-8 allowed).
    Returns an arena copy, or NULL when it is not a plausible address. */
 const char *accounts_normalize(struct arena *arena, const char *address);
 
 /* Domains. */
 bool accounts_domain_is_local(struct accounts *acc, const char *domain);
+/* Is address (normalized) ours to resolve: in a local domain, or one of
+   the system addresses at the hostname (accounts_set_system), or an alias
+   for an address at the hostname? */
+bool accounts_address_is_local(struct accounts *acc, const char *address);
 int accounts_domain_add(struct accounts *acc, const char *domain, const char **error_r);
 int accounts_domain_del(struct accounts *acc, const char *domain, const char **error_r);
 /* Calls cb for every local domain (config ones first, flagged). */
@@ -55,8 +78,14 @@ int accounts_user_verify(struct accounts *acc, const char *address, const char *
 int accounts_user_apop_secret(struct accounts *acc, struct arena *arena, const char *address,
 			      const char **secret_r);
 
-/* Aliases: ALIAS is "local@domain" (a local domain) or "@domain" (catch-all);
-   targets are addresses, local or remote. */
+/* Aliases: ALIAS is "local@domain" (a local domain, or a system address
+   at the hostname such as root@hostname) or "@domain" (catch-all);
+   targets are addresses, local or remote. Refused, with a message naming
+   the culprit: an alias whose target is itself (unless it is also an
+   account, which keeps a copy), a local target that leads to no mailbox
+   (no account, alias or catch-all for it, or a loop back through this
+   alias). Remote targets are the caller's to warn about
+   (accounts_address_is_local()). */
 int accounts_alias_add(struct accounts *acc, const char *alias, const char *const *targets,
 		       size_t count, const char **error_r);
 /* target NULL: remove the whole alias. */
@@ -73,9 +102,9 @@ struct accounts_target {
 
 /* Where mail for address goes: aliases expanded recursively (loop-safe,
    bounded depth and count, duplicates removed), then users; "user+detail"
-   falls back to "user"; "@domain" catch-all last; postmaster@ every local
-   domain always exists (RFC 5321 4.5.1). Non-local addresses resolve to
-   themselves (remote). Returns 1 with targets in arena, 0 for an unknown
+   falls back to "user"; "@domain" catch-all next; then the system
+   addresses of accounts_set_system() (RFC 5321 4.5.1). Non-local
+   addresses resolve to themselves (remote). Returns 1 with targets in arena, 0 for an unknown
    local recipient, -1 on error. */
 int accounts_resolve(struct accounts *acc, struct arena *arena, const char *address,
 		     struct accounts_target **targets_r, unsigned int *count_r,

@@ -24,6 +24,7 @@ Test modules use the `servers` fixture:
 import base64
 import email
 import email.policy
+import os
 import pathlib
 import signal
 import socket
@@ -37,6 +38,7 @@ from conftest import free_port
 
 DOMAIN = "example.test"
 HOSTNAME = "mx.example.test"
+POSTMASTER = "admin@example.test"
 LISTENERS = ("smtp", "submission", "submissions")
 
 
@@ -260,7 +262,7 @@ class TernServer:
 
     def __init__(self, tern_bin, root, host="127.0.0.1", domains=(DOMAIN,), listeners=LISTENERS,
                  plaintext_on_loopback=True, relay_networks=(), limits=None, auth=None,
-                 extra=""):
+                 extra="", postmaster=POSTMASTER, user=None):
         self.tern_bin = tern_bin
         self.root = pathlib.Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
@@ -272,12 +274,23 @@ class TernServer:
         self.ports = {name: free_port(host) for name in listeners}
         self.proc = None
         self.log_offset = 0
+        self.postmaster = postmaster
         lines = [
             f"hostname = {toml_value(HOSTNAME)}",
             f"data_dir = {toml_value(str(self.data_dir))}",
             f"domains = {toml_value(self.domains)}",
-            "[listen]",
+            # where postmaster@ and root go (the account need not exist
+            # for tests that never write to it)
+            f"postmaster = {toml_value(postmaster)}",
         ]
+        if user is None and os.geteuid() == 0:
+            # tern serve refuses to stay root by accident; these tests run
+            # as root in a private 0700 directory that no other user could
+            # reach, so they say so on purpose (docs/config.md "user")
+            user = "root"
+        if user is not None:
+            lines.append(f"user = {toml_value(user)}")
+        lines.append("[listen]")
         for name, port in self.ports.items():
             lines.append(f"{name} = {toml_value([f'{host}:{port}'])}")
         lines += ["[auth]", f"plaintext_on_loopback = {toml_value(plaintext_on_loopback)}"]

@@ -57,7 +57,7 @@ def test_help_and_usage(tern_bin, tmp_path):
                          capture_output=True, cwd=tmp_path)
     assert res.returncode == 64
     res = subprocess.run([tern_bin, "--help"], capture_output=True, text=True)
-    assert "mailbox rebuild|list" in res.stdout
+    assert "tern mailbox rebuild" in res.stdout and "tern mailbox list" in res.stdout
 
 
 def test_no_mailbox(srv):

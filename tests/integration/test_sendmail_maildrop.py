@@ -38,10 +38,9 @@ def world(tern_bin):
     binary = base / "tern"
     shutil.copy2(tern_bin, binary)
     binary.chmod(0o755)
-    srv = TernServer(str(binary), base / "srv")
-    (base / "srv").chmod(0o755)
     # the server drops to `daemon`; the CLI run by root below does too
-    srv.config.write_text('user = "daemon"\n' + srv.config.read_text())
+    srv = TernServer(str(binary), base / "srv", user="daemon")
+    (base / "srv").chmod(0o755)
     srv.config.chmod(0o644)
     srv.add_user("alice@example.test", "pw")
     srv.add_user("bob@example.test", "pw")
@@ -212,7 +211,9 @@ def test_hostile_drop_files(world):
                      # complete before the pickup may see it, as sendmail does
                      f"mv {drop}/t.handmade {drop}/d.handmade")
     assert r.returncode == 0, r.stderr
-    wait_until(lambda: drop_files(world) == [],
+    # the garbage is kept aside once it has stopped changing
+    # (MAILDROP_SETTLE_SECS, then the pickup's next look)
+    wait_until(lambda: drop_files(world) == [], timeout=60,
                what=lambda: f"the maildrop emptied: {drop_files(world)}\n{world.log()[-3000:]}")
     log = world.log()
     assert "reason=not-a-plain-file" in log
@@ -225,6 +226,53 @@ def test_hostile_drop_files(world):
     assert f"from userid {NOBODY}".encode() in raw
     assert secret.stat().st_size > 0
     assert world.messages("alice@example.test") == []
+
+
+def test_unprivileged_cron_mail_to_root_reaches_the_administrator(world):
+    """Issue 9: cron run by an ordinary user mails `root` (a bare name that
+    is a Unix account): through the maildrop the name stays bare and the
+    server sends it to the postmaster address."""
+    world.add_user("admin@example.test", "pw")     # the fixture's postmaster
+    world.start()
+    res = sendmail(world, "root", input=b"Subject: from a user's cron\n\nhi\n")
+    assert res.returncode == 0, res.stderr
+    files = world.wait_messages("admin@example.test", 1)
+    m = parsed(files[0])
+    assert m["Subject"] == "from a user's cron"
+    assert m["Return-Path"] == f"<nobody@{HOSTNAME}>"
+    assert world.messages("alice@example.test") == []
+
+
+def test_half_written_drop_file_is_waited_for(world):
+    """Issue 9: a careless program that writes d.* in place (instead of t.*
+    and a rename) is still writing when the pickup first reads the file:
+    the pickup waits until the file has stopped changing
+    (MAILDROP_SETTLE_SECS) before it calls it corrupt."""
+    world.start()
+    drop = world.data_dir / "maildrop"
+    body = b"Subject: slow writer\r\n\r\nwritten in two goes\r\n"
+    whole = b"tern-maildrop 1\nrcpt 0  bob@example.test\nsize %d\n\n" % len(body) + body
+    half = len(whole) // 2
+
+    def append_as_nobody(data):
+        r = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}",
+                            "--clear-groups", "sh", "-c", f"cat >> {drop}/d.slow"],
+                           input=data, capture_output=True, timeout=30, cwd="/")
+        assert r.returncode == 0, r.stderr
+
+    append_as_nobody(whole[:half])
+    # the pickup saw it, could not parse it, and waits (inotify woke it)
+    wait_until(lambda: "waiting file=d.slow" in world.log(),
+               what=lambda: f"the pickup to wait for d.slow:\n{world.log()[-2000:]}")
+    assert drop_files(world) == ["d.slow"]
+    assert not (world.data_dir / "corrupt" / "d.slow").exists()
+    append_as_nobody(whole[half:])
+    files = world.wait_messages("bob@example.test", 1)
+    m = parsed(files[0])
+    assert m["Subject"] == "slow writer"
+    assert f"from userid {NOBODY}" in m.get_all("Received")[0]
+    wait_until(lambda: drop_files(world) == [], what="an empty maildrop")
+    assert not (world.data_dir / "corrupt" / "d.slow").exists()
 
 
 def test_before_the_server_ever_ran_nothing_is_accepted(world):

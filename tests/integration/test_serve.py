@@ -5,6 +5,7 @@ Each test runs the real binary in its own temporary directory.
 import os
 import pathlib
 import pwd
+import re
 import select
 import shutil
 import signal
@@ -14,8 +15,26 @@ import time
 
 import pytest
 
+from conftest import free_port
 
-def start(tern_bin, cwd, *args):
+
+# a log line: an ISO 8601 UTC timestamp (stderr is not the journal here)
+# then the tag (docs/logging.md)
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (.*)$")
+
+# what every config below needs to start: the administrator's address, and
+# as root an explicit user (tern serve refuses to stay root by accident)
+BASE = 'postmaster = "admin@example.test"\n' + ('user = "root"\n' if os.geteuid() == 0 else "")
+
+
+def env_without_config():
+    env = dict(os.environ)
+    env.pop("TERN_CONFIG", None)
+    env.pop("JOURNAL_STREAM", None)
+    return env
+
+
+def start(tern_bin, cwd, *args, env=None):
     return subprocess.Popen(
         [tern_bin, "serve", *args],
         cwd=cwd,
@@ -23,7 +42,14 @@ def start(tern_bin, cwd, *args):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=env or env_without_config(),
     )
+
+
+def dev_ports_config():
+    """[listen] with every listener of the --dev defaults on a free port."""
+    names = ("smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s")
+    return "[listen]\n" + "".join(f'{n} = ["127.0.0.1:{free_port()}"]\n' for n in names)
 
 
 def wait_for_start(proc, timeout=10.0):
@@ -42,7 +68,8 @@ def wait_for_start(proc, timeout=10.0):
         data += chunk
         lines = data.decode(errors="replace").splitlines(keepends=True)
         for i, line in enumerate(lines):
-            if line.startswith("serve started ") and line.endswith("\n"):
+            m = LOG_LINE.match(line.rstrip("\n"))
+            if m and m.group(1).startswith("serve started ") and line.endswith("\n"):
                 return lines[: i + 1]
     proc.kill()
     out, err = proc.communicate()
@@ -59,7 +86,7 @@ def stop(proc, signo=signal.SIGTERM, timeout=10.0):
     return proc.returncode, out, err
 
 
-def run(tern_bin, cwd, *args, timeout=10.0):
+def run(tern_bin, cwd, *args, timeout=10.0, env=None):
     return subprocess.run(
         [tern_bin, "serve", *args],
         cwd=cwd,
@@ -67,17 +94,25 @@ def run(tern_bin, cwd, *args, timeout=10.0):
         capture_output=True,
         text=True,
         timeout=timeout,
+        env=env or env_without_config(),
     )
 
 
 @pytest.mark.parametrize("signo", [signal.SIGTERM, signal.SIGINT])
 def test_dev_starts_and_stops(tern_bin, tmp_path, signo):
-    proc = start(tern_bin, tmp_path, "--dev")
+    # --dev with a file over its defaults: every listener on a free port
+    # (the dev ports belong to `make run`, which may be running)
+    conf = tmp_path / "ports.toml"
+    conf.write_text(dev_ports_config())
+    proc = start(tern_bin, tmp_path, "--dev", "-c", str(conf))
     lines = wait_for_start(proc)
     started = lines[-1]
     assert "data_dir=./var" in started
-    assert "config=dev-defaults" in started
+    assert f"config={conf}" in started
     assert "hostname=" in started
+    # the demo account and how to use it, at every start
+    out = proc.stdout.readline() + proc.stdout.readline()
+    assert "demo@example.test, password " in out and "swaks --server 127.0.0.1:" in out
     var = tmp_path / "var"
     assert var.is_dir()
     # others may pass through to the maildrop (sticky, writable, not
@@ -93,40 +128,52 @@ def test_dev_starts_and_stops(tern_bin, tmp_path, signo):
     assert "serve stopped" in err
 
 
-def test_no_config_uses_dev_defaults(tern_bin, tmp_path):
-    # no -c and no ./tern.toml: the --dev defaults (DESIGN.md "Commands")
-    proc = start(tern_bin, tmp_path)
-    wait_for_start(proc)
-    assert (tmp_path / "var").is_dir()
-    rc, _, err = stop(proc)
-    assert rc == 0, err
+@pytest.mark.skipif(os.path.exists("/etc/tern/tern.toml"),
+                    reason="this machine has /etc/tern/tern.toml, the default config")
+def test_no_config_is_an_error(tern_bin, tmp_path):
+    # DESIGN.md "Commands": no -c, no $TERN_CONFIG, no /etc/tern/tern.toml:
+    # a clear error, and ./tern.toml or ./var are never used on their own
+    (tmp_path / "tern.toml").write_text(BASE + 'data_dir = "elsewhere"\n')
+    res = run(tern_bin, tmp_path)
+    assert res.returncode == 1
+    assert "no config file" in res.stderr
+    assert "/etc/tern/tern.toml" in res.stderr and "-c FILE" in res.stderr
+    assert "TERN_CONFIG" in res.stderr and "--dev" in res.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tern.toml"]
 
 
-def test_config_file_and_local_tern_toml(tern_bin, tmp_path):
+def test_config_file_from_c_and_environment(tern_bin, tmp_path):
     data = tmp_path / "data" / "nested"
     conf = tmp_path / "tern.toml"
     conf.write_text(
-        f'hostname = "mx.example.test"\ndata_dir = "{data}"\ndomains = ["example.test"]\n'
+        BASE + f'hostname = "mx.example.test"\ndata_dir = "{data}"\ndomains = ["example.test"]\n'
         '[limits]\nmessage_size = 1_000_000\n'
     )
-    # ./tern.toml is read without -c
-    proc = start(tern_bin, tmp_path)
+    # $TERN_CONFIG names it
+    env = env_without_config()
+    env["TERN_CONFIG"] = str(conf)
+    proc = start(tern_bin, tmp_path, env=env)
     started = wait_for_start(proc)[-1]
     assert "hostname=mx.example.test" in started
     assert f"data_dir={data}" in started
-    assert "config=tern.toml" in started
+    assert f"config={conf}" in started
     assert data.is_dir()
     rc, _, err = stop(proc)
     assert rc == 0, err
 
-    # and -c FILE from elsewhere
+    # and -c FILE from elsewhere, over $TERN_CONFIG
     other = tmp_path / "elsewhere"
     other.mkdir()
-    proc = start(tern_bin, other, "-c", str(conf))
+    env["TERN_CONFIG"] = str(tmp_path / "missing.toml")
+    proc = start(tern_bin, other, "-c", str(conf), env=env)
     started = wait_for_start(proc)[-1]
     assert f"config={conf}" in started
     rc, _, err = stop(proc)
     assert rc == 0, err
+    # a $TERN_CONFIG that names no file is an error of its own
+    res = run(tern_bin, other, env=env)
+    assert res.returncode == 1
+    assert "missing.toml: No such file or directory" in res.stderr
 
 
 @pytest.mark.parametrize(
@@ -159,9 +206,11 @@ def test_config_errors(tern_bin, tmp_path, text, line, message):
 
 def test_check(tern_bin, tmp_path):
     good = tmp_path / "good.toml"
-    good.write_text('data_dir = "/nonexistent/never/created"\n[auth]\nplaintext_on_loopback = false\n')
+    good.write_text(BASE + 'data_dir = "/nonexistent/never/created"\n'
+                    '[auth]\nplaintext_on_loopback = false\n')
     res = run(tern_bin, tmp_path, "-c", str(good), "--check")
     assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith(f"{good}: ok")
     assert not pathlib.Path("/nonexistent/never/created").exists()
     bad = tmp_path / "bad.toml"
     bad.write_text("[auth]\nplaintext_on_loopback = 1\n")
@@ -205,7 +254,7 @@ def test_drops_privileges(tern_bin, tmp_path):
         os.chmod(top, 0o755)
         data = top / "data"
         conf = tmp_path / "c.toml"
-        conf.write_text(f'user = "nobody"\ndata_dir = "{data}"\n')
+        conf.write_text(f'user = "nobody"\npostmaster = "a@b.test"\ndata_dir = "{data}"\n')
         proc = start(tern_bin, tmp_path, "-c", str(conf))
         wait_for_start(proc)
         status = pathlib.Path(f"/proc/{proc.pid}/status").read_text()

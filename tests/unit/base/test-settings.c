@@ -232,8 +232,8 @@ static const struct error_case error_cases[] = {
 	{ "[limits]\nline_length = 100\n", "c.toml:2: limits.line_length: 100 out of range (512-1048576)" },
 	{ "[limits]\nsmtp_timeout = \"5\"\n", "c.toml:2: limits.smtp_timeout: '5': bad duration: a number and a unit s, m, h, d or w (e.g. \"30s\", \"4h\")" },
 	{ "[limits]\nfoo = 1\n", "c.toml:2: unknown key 'foo' in [limits]" },
-	{ "[dmarc]\nreject = \"bounce\"\n", "c.toml:2: dmarc.reject: 'bounce' is not one of reject, quarantine, none" },
-	{ "[dmarc]\nquarantine = \"spam\"\n", "c.toml:2: dmarc.quarantine: 'spam' is not one of junk, none" },
+	{ "[dmarc]\nreject = \"bounce\"\n", "c.toml:2: dmarc.reject: 'bounce' is not one of: reject|quarantine|none" },
+	{ "[dmarc]\nquarantine = \"spam\"\n", "c.toml:2: dmarc.quarantine: 'spam' is not one of: junk|none" },
 	{ "[spf]\nverify = \"yes\"\n", "c.toml:2: spf.verify: expected a boolean (true or false), got string" },
 	{ "[srs]\nmax_age = \"0d\"\n", "c.toml:2: srs.max_age: '0d': duration must be more than 0" },
 	{ "[dkim]\nselector = \"x\"\n", "c.toml:2: unknown key 'selector' in [dkim]" },
@@ -365,7 +365,8 @@ static void write_file(const char *path, const char *text)
 	fclose(f);
 }
 
-/* DESIGN.md: -c FILE; else ./tern.toml if it exists; else the --dev defaults. */
+/* DESIGN.md "Commands": -c FILE; else $TERN_CONFIG; else /etc/tern/tern.toml;
+   else an error. --dev: the development defaults, a file over them. */
 static void test_settings_load(void **state)
 {
 	char dir[] = "/tmp/tern-test-settings-XXXXXX";
@@ -376,42 +377,128 @@ static void test_settings_load(void **state)
 	assert_non_null(getcwd(cwd, sizeof(cwd)));
 	assert_non_null(mkdtemp(dir));
 	assert_int_equal(chdir(dir), 0);
+	unsetenv("TERN_CONFIG");
 
-	/* nothing: dev defaults */
-	assert_int_equal(settings_load(NULL, false, &set, &error), 0);
+	/* nothing: an error that says what to do, unless the machine has
+	   the default file (then it is what is read) */
+	if (access(TERN_DEFAULT_CONFIG, F_OK) < 0) {
+		assert_int_equal(settings_load(NULL, false, &set, &error), -1);
+		assert_null(set);
+		assert_non_null(strstr(error, "no config file"));
+		assert_non_null(strstr(error, TERN_DEFAULT_CONFIG));
+		assert_non_null(strstr(error, "-c FILE"));
+		assert_non_null(strstr(error, "--dev"));
+		free(error);
+	}
+	/* ./tern.toml is no longer read on its own */
+	write_file("tern.toml", "data_dir = \"/x\"\n");
+	if (access(TERN_DEFAULT_CONFIG, F_OK) < 0) {
+		assert_int_equal(settings_load(NULL, false, &set, &error), -1);
+		free(error);
+	}
+
+	/* --dev: the development defaults alone */
+	assert_int_equal(settings_load(NULL, true, &set, &error), 0);
 	assert_true(set->dev);
 	assert_null(set->config_path);
 	assert_string_equal(set->data_dir, "./var");
+	assert_string_equal(set->postmaster, "demo@example.test");
 	settings_free(&set);
 
-	/* ./tern.toml */
-	write_file("tern.toml", "data_dir = \"/x\"\n");
+	/* $TERN_CONFIG */
+	setenv("TERN_CONFIG", "tern.toml", 1);
 	assert_int_equal(settings_load(NULL, false, &set, &error), 0);
 	assert_false(set->dev);
 	assert_string_equal(set->config_path, "tern.toml");
 	assert_string_equal(set->data_dir, "/x");
 	assert_int_equal(set->listen[TERN_LISTEN_SMTP].count, 0);
 	settings_free(&set);
+	setenv("TERN_CONFIG", "missing.toml", 1);
+	assert_int_equal(settings_load(NULL, false, &set, &error), -1);
+	assert_string_equal(error, "missing.toml: No such file or directory");
+	free(error);
+	unsetenv("TERN_CONFIG");
 
 	/* --dev and a file: the file over the dev defaults */
-	assert_int_equal(settings_load(NULL, true, &set, &error), 0);
+	assert_int_equal(settings_load("tern.toml", true, &set, &error), 0);
 	assert_string_equal(set->data_dir, "/x");
 	assert_int_equal(set->listen[TERN_LISTEN_SMTP].count, 1);
 	settings_free(&set);
 
-	/* -c FILE */
-	write_file("other.toml", "data_dir = \"/y\"\n[limits]\nbogus = 1\n");
+	/* -c FILE: every bad key at once, one a line */
+	write_file("other.toml", "data_dir = \"/y\"\nhostname = 1\n[limits]\nbogus = 1\n"
+		   "recipients = 0\n");
 	assert_int_equal(settings_load("other.toml", false, &set, &error), -1);
-	assert_string_equal(error, "other.toml:3: unknown key 'bogus' in [limits]");
+	assert_null(set);
+	assert_string_equal(error, "other.toml:2: hostname: expected a string, got integer\n"
+			    "other.toml:4: unknown key 'bogus' in [limits]\n"
+			    "other.toml:5: limits.recipients: 0 out of range (1-100000)");
 	free(error);
-	assert_int_equal(settings_load("missing.toml", false, &set, &error), -1);
-	assert_string_equal(error, "missing.toml: No such file or directory");
+	/* --check's variant keeps what it could read */
+	assert_int_equal(settings_load_partial("other.toml", false, &set, &error), -1);
+	assert_non_null(set);
+	free(error);
+	assert_string_equal(set->data_dir, "/y");
+	assert_int_equal(settings_key_line(set, "data_dir"), 1);
+	assert_false(settings_key_failed(set, "data_dir"));
+	assert_true(settings_key_failed(set, "hostname"));
+	assert_true(settings_key_failed(set, "limits.recipients"));
+	assert_int_equal(settings_key_line(set, "limits.recipients"), 5);
+	assert_int_equal(settings_key_line(set, "user"), 0);
+	settings_free(&set);
+	/* a file that cannot be parsed gives nothing */
+	write_file("broken.toml", "data_dir = \"/y\n");
+	assert_int_equal(settings_load_partial("broken.toml", false, &set, &error), -1);
+	assert_null(set);
+	assert_string_equal(error, "broken.toml:1: unterminated string");
 	free(error);
 
 	unlink("tern.toml");
 	unlink("other.toml");
+	unlink("broken.toml");
 	assert_int_equal(chdir(cwd), 0);
 	rmdir(dir);
+}
+
+/* Lines of keys and listener addresses, for the messages of tern serve --check. */
+static void test_settings_lines(void **state)
+{
+	static const char text[] =
+		"hostname = \"mx.example.test\"\n"
+		"postmaster = \"Admin@Example.TEST\"\n"
+		"[listen]\n"
+		"smtp = [\"127.0.0.1:25\",\n"
+		"        \"[::1]:25\"]\n"
+		"[relay]\n"
+		"smarthost_tls = \"verify\"\n";
+	struct tern_settings *set = settings_new(false);
+	const char *error;
+
+	assert_string_equal(set->postmaster, "");
+	assert_int_equal(apply(set, text, &error), 0);
+	assert_string_equal(set->postmaster, "admin@example.test");
+	assert_int_equal(settings_key_line(set, "hostname"), 1);
+	assert_int_equal(settings_key_line(set, "listen.smtp"), 4);
+	assert_int_equal(set->listen[TERN_LISTEN_SMTP].addrs[0].line, 4);
+	assert_int_equal(set->listen[TERN_LISTEN_SMTP].addrs[1].line, 5);
+	assert_int_equal(settings_key_line(set, "relay.smarthost_tls"), 7);
+	assert_string_equal(set->relay_smarthost_tls, "verify");
+	assert_int_equal(settings_key_line(set, "data_dir"), 0);
+	settings_free(&set);
+
+	set = settings_new(false);
+	assert_int_equal(apply(set, "postmaster = \"admin\"\n[relay]\nsmarthost_tls = \"yes\"\n",
+			       &error), -1);
+	assert_string_equal(error, "c.toml:1: postmaster: not an address (local@domain): 'admin'\n"
+			    "c.toml:3: relay.smarthost_tls: 'yes' is not one of: "
+			    "none|opportunistic|required|verify");
+	settings_free(&set);
+
+	assert_true(settings_valid_address("a@b.test"));
+	assert_false(settings_valid_address("a b@b.test"));
+	assert_false(settings_valid_address("@b.test"));
+	assert_false(settings_valid_address("a@"));
+	assert_false(settings_valid_address("a@-b"));
 }
 
 int main(void)
@@ -424,6 +511,7 @@ int main(void)
 		cmocka_unit_test(test_settings_cidr),
 		cmocka_unit_test(test_settings_duration),
 		cmocka_unit_test(test_settings_load),
+		cmocka_unit_test(test_settings_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,6 +9,7 @@
 #include "accounts.h"
 #include "password.h"
 
+#include <pwd.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -119,16 +120,19 @@ static void test_aliases(void **state)
 	const char *error;
 	const char *list[] = { "alice@example.test", "bob@example.test", "ext@remote.test" };
 	const char *nested[] = { "list@example.test", "alice@example.test" };
+	const char *to_bob[] = { "bob@example.test" };
 	const char *loop_a[] = { "loopb@example.test" };
-	const char *loop_b[] = { "loopa@example.test", "bob@example.test" };
+	const char *loop_b[] = { "loopa@example.test" };
 	const char *self[] = { "bob@example.test", "ext@remote.test" };
 	const char *catchall[] = { "bob@example.test" };
 
 	assert_int_equal(accounts_user_add(acc, "bob@example.test", "pw", false, &error), 0);
 	assert_int_equal(accounts_alias_add(acc, "list@example.test", list, 3, &error), 0);
 	assert_int_equal(accounts_alias_add(acc, "all@example.test", nested, 2, &error), 0);
+	/* a loop with a way out: loopa -> loopb -> {bob, loopa} */
+	assert_int_equal(accounts_alias_add(acc, "loopb@example.test", to_bob, 1, &error), 0);
 	assert_int_equal(accounts_alias_add(acc, "loopa@example.test", loop_a, 1, &error), 0);
-	assert_int_equal(accounts_alias_add(acc, "loopb@example.test", loop_b, 2, &error), 0);
+	assert_int_equal(accounts_alias_add(acc, "loopb@example.test", loop_b, 1, &error), 0);
 	assert_int_equal(accounts_alias_add(acc, "x@remote.test", list, 1, &error), -1);
 
 	resolve(acc, arena, "alice@example.test", "L:alice@example.test ");
@@ -143,8 +147,8 @@ static void test_aliases(void **state)
 	resolve(acc, arena, "someone@remote.test", "R:someone@remote.test ");
 	/* subaddressing */
 	resolve(acc, arena, "bob+lists@example.test", "L:bob@example.test ");
-	/* postmaster always exists */
-	resolve(acc, arena, "Postmaster@example.test", "L:postmaster@example.test ");
+	/* without an administrator (accounts_set_system) postmaster is nobody's */
+	resolve(acc, arena, "Postmaster@example.test", "");
 	/* an alias naming itself keeps a local copy */
 	assert_int_equal(accounts_alias_add(acc, "bob@example.test", self, 2, &error), 0);
 	resolve(acc, arena, "bob@example.test", "L:bob@example.test R:ext@remote.test ");
@@ -161,9 +165,113 @@ static void test_aliases(void **state)
 	assert_int_equal(accounts_user_may_send_as(acc, "bob@example.test", "anyone@example.test"), 0);
 	assert_int_equal(accounts_user_may_send_as(acc, "bob@example.test", "alice@example.test"), 0);
 	assert_int_equal(accounts_user_may_send_as(acc, "bob@example.test", "x@remote.test"), 0);
+	assert_int_equal(accounts_alias_del(acc, "@example.test", NULL, &error), 0);
 
 	assert_int_equal(accounts_alias_del(acc, "list@example.test", "bob@example.test", &error), 0);
 	resolve(acc, arena, "list@example.test", "L:alice@example.test R:ext@remote.test ");
+	arena_free(&arena);
+	accounts_close(&acc);
+}
+
+/* Aliases that lead nowhere are refused with a message naming the culprit. */
+static void test_alias_mistakes(void **state)
+{
+	struct accounts *acc = open_acc();
+	const char *error;
+	const char *self[] = { "self@example.test" };
+	const char *dangling[] = { "alice@example.test", "nosuch@example.test" };
+	const char *to_bob[] = { "bob@example.test" };
+	const char *to_lc[] = { "lc@example.test" };
+	const char *to_ld[] = { "ld@example.test" };
+	const char *remote[] = { "far@remote.test" };
+
+	assert_int_equal(accounts_alias_add(acc, "self@example.test", self, 1, &error), -1);
+	assert_string_equal(error, "alias self@example.test cannot point to itself (only an "
+			    "account of that name can keep a copy)");
+	assert_int_equal(accounts_alias_add(acc, "d@example.test", dangling, 2, &error), -1);
+	assert_string_equal(error, "alias d@example.test: target nosuch@example.test does not "
+			    "exist (no account, alias or catch-all for it)");
+	/* nothing of a refused alias is kept */
+	assert_int_equal(accounts_user_may_send_as(acc, "alice@example.test", "d@example.test"), 0);
+	/* a loop without a way out: ld -> lc -> ld */
+	assert_int_equal(accounts_alias_add(acc, "ld@example.test", to_bob, 1, &error), 0);
+	assert_int_equal(accounts_alias_add(acc, "lc@example.test", to_ld, 1, &error), 0);
+	assert_int_equal(accounts_alias_del(acc, "ld@example.test", "bob@example.test", &error), 0);
+	assert_int_equal(accounts_alias_add(acc, "ld@example.test", to_lc, 1, &error), -1);
+	assert_string_equal(error, "alias ld@example.test: target lc@example.test does not "
+			    "exist (no account, alias or catch-all for it; its aliases loop)");
+	/* remote targets are the caller's to warn about */
+	assert_int_equal(accounts_alias_add(acc, "fwd@example.test", remote, 1, &error), 0);
+	assert_false(accounts_address_is_local(acc, "far@remote.test"));
+	assert_true(accounts_address_is_local(acc, "fwd@example.test"));
+	assert_int_equal(accounts_alias_del(acc, "fwd@example.test", NULL, &error), 0);
+	assert_int_equal(accounts_alias_del(acc, "lc@example.test", NULL, &error), 0);
+	accounts_close(&acc);
+}
+
+/* RFC 5321 4.5.1: postmaster of every local domain and of the hostname,
+   and root, MAILER-DAEMON and Unix accounts at the hostname, reach the
+   administrator unless an alias or an account says otherwise. */
+static void test_system_addresses(void **state)
+{
+	struct accounts *acc = open_acc();
+	struct arena *arena = arena_new(0);
+	const char *error;
+	const char *to_bob[] = { "bob@example.test" };
+	const char *to_pm[] = { "postmaster@example.test" };
+
+	accounts_set_system(acc, "MX.example.test", "Alice@example.test");
+	resolve(acc, arena, "postmaster@example.test", "L:alice@example.test ");
+	{
+		/* the targets live in the arena, not in the handle (a DSN's
+		   recipients outlive it) */
+		struct accounts_target *t;
+		unsigned int n;
+
+		assert_int_equal(accounts_resolve(acc, arena, "postmaster@example.test", &t, &n,
+						  &error), 1);
+		accounts_set_system(acc, "mx.example.test", "Other@example.test");
+		assert_string_equal(t[0].address, "alice@example.test");
+		accounts_set_system(acc, "MX.example.test", "Alice@example.test");
+	}
+	resolve(acc, arena, "POSTMASTER@mx.example.test", "L:alice@example.test ");
+	resolve(acc, arena, "root@mx.example.test", "L:alice@example.test ");
+	resolve(acc, arena, "MAILER-DAEMON@mx.example.test", "L:alice@example.test ");
+	assert_true(accounts_address_is_local(acc, "root@mx.example.test"));
+	/* root is the machine's, not every domain's */
+	resolve(acc, arena, "root@example.test", "");
+	/* any other name at the hostname is what it always was */
+	resolve(acc, arena, "no-such-unix-user-tern@mx.example.test",
+		"R:no-such-unix-user-tern@mx.example.test ");
+	assert_false(accounts_address_is_local(acc, "no-such-unix-user-tern@mx.example.test"));
+	assert_false(accounts_address_is_local(acc, "postmaster@remote.test"));
+	resolve(acc, arena, "postmaster@remote.test", "R:postmaster@remote.test ");
+	if (getpwnam("nobody") != NULL) {
+		/* a Unix account at the hostname: sendmail's sender, a bounce's target */
+		resolve(acc, arena, "nobody@mx.example.test", "L:alice@example.test ");
+	}
+	/* an alias says otherwise */
+	assert_int_equal(accounts_alias_add(acc, "root@mx.example.test", to_bob, 1, &error), 0);
+	resolve(acc, arena, "root@mx.example.test", "L:bob@example.test ");
+	assert_int_equal(accounts_alias_add(acc, "postmaster@example.test", to_bob, 1, &error), 0);
+	resolve(acc, arena, "postmaster@example.test", "L:bob@example.test ");
+	resolve(acc, arena, "postmaster@mx.example.test", "L:alice@example.test ");
+	assert_int_equal(accounts_alias_del(acc, "postmaster@example.test", NULL, &error), 0);
+	assert_int_equal(accounts_alias_del(acc, "root@mx.example.test", NULL, &error), 0);
+	/* an alias to postmaster is fine while the administrator exists */
+	assert_int_equal(accounts_alias_add(acc, "abuse@example.test", to_pm, 1, &error), 0);
+	resolve(acc, arena, "abuse@example.test", "L:alice@example.test ");
+	assert_int_equal(accounts_alias_del(acc, "abuse@example.test", NULL, &error), 0);
+	/* an administrator that is postmaster itself leads nowhere */
+	accounts_set_system(acc, "mx.example.test", "postmaster@example.test");
+	resolve(acc, arena, "postmaster@example.test", "");
+	resolve(acc, arena, "root@mx.example.test", "");
+	/* a remote administrator */
+	accounts_set_system(acc, "mx.example.test", "admin@remote.test");
+	resolve(acc, arena, "root@mx.example.test", "R:admin@remote.test ");
+	/* none */
+	accounts_set_system(acc, "mx.example.test", "");
+	resolve(acc, arena, "postmaster@example.test", "");
 	arena_free(&arena);
 	accounts_close(&acc);
 }
@@ -190,6 +298,8 @@ int main(void)
 		cmocka_unit_test(test_domains),
 		cmocka_unit_test(test_users),
 		cmocka_unit_test(test_aliases),
+		cmocka_unit_test(test_alias_mistakes),
+		cmocka_unit_test(test_system_addresses),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,39 @@
+#ifndef TERN_SERVE_CHECK_H
+#define TERN_SERVE_CHECK_H
+
+#include "lib.h"
+#include "buf.h"
+
+/*
+ * Everything `tern serve` will use, checked before it creates anything
+ * (issue 9 "Checking and starting"), and all `tern serve --check` does:
+ * the user to run as, the administrator's address, data_dir, the TLS
+ * certificate and key, the listeners (bound for a moment and let go), and
+ * settings that are valid one by one but wrong together. Nothing is
+ * created or changed: no directory, no file, no database.
+ *
+ * Every problem is one line, "FILE:LINE: text" when the config file gave
+ * the value (settings_key_line()), "FILE: text" for what it lacks, and
+ * "text" for the --dev defaults. Errors stop the server; warnings are
+ * told and it starts.
+ */
+
+struct tern_settings;
+
+struct serve_check {
+	buf_t errors;            /* one problem a line */
+	buf_t warnings;
+	unsigned int error_count, warning_count;
+};
+
+void serve_check_init(struct serve_check *check);
+void serve_check_deinit(struct serve_check *check);
+
+/* Run every check on set (keys that failed to parse, settings_key_failed(),
+   are skipped: their errors were told already). as_root: whether the
+   server would start with root's privileges (geteuid() == 0). Returns the
+   number of errors. */
+unsigned int serve_check_run(struct serve_check *check, const struct tern_settings *set,
+			     bool as_root);
+
+#endif

@@ -125,6 +125,25 @@
    client that does not read its replies) */
 #define SMTP_OUTPUT_MAX              (64 * 1024)
 
+/* POP3 server (src/pop3): arguments of one command (RFC 1939 3 allows
+   40 characters each; user names and passwords get more room, an AUTH
+   initial response (RFC 5034 4) SASL_MAX_RESPONSE, the line as a whole is
+   bounded by limits.line_length);
+   output waiting for a client that does not read it before reading stops
+   (pipelined commands, RFC 2449 6.6); message bytes read per store call
+   while a RETR or TOP streams; the largest message read ahead of the
+   client's RETR, the bytes and messages read ahead per session at most
+   (POP3_PREFETCH_MAX must not pass POP3_RETR_CHUNK); messages in
+   one maildrop (a larger INBOX is served as its first POP3_MAX_MESSAGES,
+   by UID) */
+#define POP3_MAX_ARG                 1024
+#define POP3_OUTPUT_MAX              (64 * 1024)
+#define POP3_RETR_CHUNK              (128 * 1024)
+#define POP3_PREFETCH_MAX            (64 * 1024)
+#define POP3_PREFETCH_BUDGET         (256 * 1024)
+#define POP3_PREFETCH_COUNT          32
+#define POP3_MAX_MESSAGES            1000000
+
 /* DATA reader (src/smtp/data-reader.c): a header line longer than this
    ends the header scan (it goes out as body, unchanged) */
 #define SMTP_DATA_MAX_HEADER_LINE    (64 * 1024)

@@ -34,6 +34,7 @@
 #include "smtp-server.h"
 #include "imap-server.h"
 #include "mailbox.h"
+#include "pop3-server.h"
 #include "tls.h"
 
 #include <errno.h>
@@ -77,6 +78,7 @@ struct serve {
 	struct imap_server *imap;
 	struct job_pool *store_pool;
 	char *tmp_dir;
+	struct pop3_server *pop3;
 	struct queue *queue;
 	struct deliverer *deliverer;
 	struct mail_store *mail_store;   /* the mailboxes (src/store/mailbox.h) */
@@ -264,6 +266,8 @@ static int serve_open_stores(struct serve *serve, const char **error_r)
 			  serve->queue, serve->tls);
 	imap_server_start(serve->imap, serve->store_pool, serve->acc_pool, serve->mail_store,
 			  serve->tls, serve->tmp_dir);
+	pop3_server_start(serve->pop3, serve->store_pool, serve->acc_pool, serve->mail_store,
+			  serve->tls);
 	if (set->dev)
 		serve_dev_demo(serve);
 	serve->deliverer = deliverer_start(set, serve->queue, SERVE_DELIVERY_THREADS, error_r);
@@ -430,6 +434,7 @@ static void serve_cleanup(struct serve *serve)
 		service_close_all(serve->service);
 	smtp_server_free(&serve->smtp);
 	imap_server_free(&serve->imap);
+	pop3_server_free(&serve->pop3);
 	service_free(&serve->service);
 	maildrop_pickup_stop(&serve->pickup);
 	outbound_stop(&serve->outbound);
@@ -535,6 +540,7 @@ int cmd_serve(int argc, char **argv)
 	serve.service = service_new(serve.set, serve.loop);
 	serve.smtp = smtp_server_new(serve.set, serve.loop, serve.service);
 	serve.imap = imap_server_new(serve.set, serve.loop, serve.service);
+	serve.pop3 = pop3_server_new(serve.set, serve.loop, serve.service);
 
 	/* bind while still root (ports below 1024), then give root up */
 	if (service_listen_all(serve.service, &error) < 0) {

@@ -363,10 +363,10 @@ static int uid_desc_cmp(const void *a, const void *b)
 	return x->uid > y->uid ? -1 : x->uid < y->uid ? 1 : 0;
 }
 
-int mailbox_expunge(struct mailbox_view *view, const struct mail_uid_range *uids,
-		    unsigned int range_count, struct arena *arena,
-		    struct mailbox_expunge **expunged_r, unsigned int *count_r,
-		    struct mail_error *error_r)
+static int expunge(struct mailbox_view *view, const struct mail_uid_range *uids,
+		   unsigned int range_count, bool deleted_only, struct arena *arena,
+		   struct mailbox_expunge **expunged_r, unsigned int *count_r,
+		   struct mail_error *error_r)
 {
 	struct mail_user *user = view->user;
 	struct mail_index *idx;
@@ -395,7 +395,7 @@ int mailbox_expunge(struct mailbox_view *view, const struct mail_uid_range *uids
 	}
 	uptodate = view->modseq == f.highestmodseq;
 	modseq = f.highestmodseq + 1;
-	if (collect_rows(view, arena, uids, range_count, true, &rc, error_r) < 0)
+	if (collect_rows(view, arena, uids, range_count, deleted_only, &rc, error_r) < 0)
 		goto fail;
 	if (rc.count == 0) {
 		user_rollback(user);
@@ -455,4 +455,21 @@ fail:
 	user_unlock(user);
 	free(dir);
 	return -1;
+}
+
+int mailbox_expunge(struct mailbox_view *view, const struct mail_uid_range *uids,
+		    unsigned int range_count, struct arena *arena,
+		    struct mailbox_expunge **expunged_r, unsigned int *count_r,
+		    struct mail_error *error_r)
+{
+	return expunge(view, uids, range_count, true, arena, expunged_r, count_r, error_r);
+}
+
+int mailbox_expunge_uids(struct mailbox_view *view, const struct mail_uid_range *uids,
+			 unsigned int range_count, struct arena *arena,
+			 struct mailbox_expunge **expunged_r, unsigned int *count_r,
+			 struct mail_error *error_r)
+{
+	i_assert(uids != NULL);
+	return expunge(view, uids, range_count, false, arena, expunged_r, count_r, error_r);
 }

@@ -44,6 +44,13 @@ struct mail_file {
 	struct mail_part *parts;
 	unsigned int part_count;
 	uint32_t uid;
+	/* where the last read of a section with bare LFs stopped, so that
+	   reading one in order (POP3 RETR, IMAP partial FETCHes) does not walk
+	   it from its start every time */
+	bool resume_valid;
+	uint64_t resume_sec_offset, resume_sec_size;  /* the section (raw) */
+	uint64_t resume_raw_pos, resume_pos;          /* raw offset, CRLF-form offset */
+	unsigned char resume_prev;                    /* the raw byte before resume_raw_pos */
 };
 
 /* The CRLF form of data (bare LF -> CRLF), in arena; data itself when it
@@ -286,12 +293,48 @@ static int lookup_row(struct mailbox_view *view, uint32_t uid, struct open_row *
 	return ret;
 }
 
+/* The mail_file of an open descriptor and its row: checks that the file is
+   the one the index describes. Takes over fd and o->arena either way. */
+static int file_from_row(struct mailbox_view *view, uint32_t uid, int fd, struct open_row *o,
+			 struct mail_file **file_r, struct mail_error *error_r)
+{
+	struct mail_file *file;
+	struct stat st;
+
+	file = i_malloc(sizeof(*file));
+	file->fd = fd;
+	file->size = o->size;
+	file->raw_size = o->raw_size;
+	file->arena = o->arena;
+	file->uid = uid;
+	o->arena = NULL;
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != o->raw_size || o->parts == NULL ||
+	    mail_parts_read(file->arena, o->parts, o->parts_size, &file->parts,
+			    &file->part_count) < 0) {
+		log_error("store", "user=%s folder=%s uid=%u error=%s", log_str(view->user->address),
+			  log_str(view->name), uid, "message file does not match the index");
+		mail_file_close(&file);
+		return mail_error_set(error_r, MAIL_ERROR_CORRUPT,
+				      "The message file does not match the index");
+	}
+	*file_r = file;
+	return 0;
+}
+
+static int file_missing(struct mailbox_view *view, uint32_t uid, int err,
+			struct mail_error *error_r)
+{
+	log_error("store", "user=%s folder=%s uid=%u error=%s", log_str(view->user->address),
+		  log_str(view->name), uid,
+		  log_str(err == ENOENT ? "message file vanished" : strerror(err)));
+	return mail_error_set(error_r, MAIL_ERROR_CORRUPT,
+			      "The message file is missing or unreadable");
+}
+
 int mail_open(struct mailbox_view *view, uint32_t uid, struct mail_file **file_r,
 	      struct mail_error *error_r)
 {
 	struct open_row o;
-	struct mail_file *file;
-	struct stat st;
 	char *dir = NULL, *path;
 	unsigned int attempt;
 	int fd = -1, ret;
@@ -320,33 +363,102 @@ int mail_open(struct mailbox_view *view, uint32_t uid, struct mail_file **file_r
 			break;
 		/* renamed meanwhile (its flags changed): look it up again */
 	}
+	free(dir);
 	if (fd < 0) {
-		log_error("store", "user=%s folder=%s uid=%u error=%s", log_str(view->user->address),
-			  log_str(view->name), uid,
-			  log_str(errno == ENOENT ? "message file vanished" : strerror(errno)));
-		free(dir);
 		arena_free(&o.arena);
-		return mail_error_set(error_r, MAIL_ERROR_CORRUPT,
-				      "The message file is missing or unreadable");
+		return file_missing(view, uid, errno, error_r);
+	}
+	return file_from_row(view, uid, fd, &o, file_r, error_r);
+}
+
+/* mail_open_many(): the rows of the UIDs asked for, from one range read */
+struct many_ctx {
+	const uint32_t *uids;
+	unsigned int count, next;
+	struct open_row *rows;
+	bool *found;
+};
+
+static int many_row_cb(const struct index_message *msg, const struct index_cache *cache,
+		       void *context)
+{
+	struct many_ctx *ctx = context;
+
+	while (ctx->next < ctx->count && ctx->uids[ctx->next] < msg->uid)
+		ctx->next++;
+	if (ctx->next == ctx->count || ctx->uids[ctx->next] != msg->uid)
+		return 0;
+	ctx->rows[ctx->next].arena = arena_new(256);
+	(void)open_row_cb(msg, cache, &ctx->rows[ctx->next]);
+	ctx->found[ctx->next] = true;
+	ctx->next++;
+	return 0;
+}
+
+unsigned int mail_open_many(struct mailbox_view *view, const uint32_t *uids, unsigned int count,
+			    struct mail_file **files_r, struct mail_error *errors_r)
+{
+	struct arena *arena = arena_new(0);
+	struct many_ctx ctx;
+	struct index_folder f;
+	struct mail_error error;
+	char *dir = NULL;
+	unsigned int i, opened = 0;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.uids = uids;
+	ctx.count = count;
+	ctx.rows = arena_new_array(arena, struct open_row, count > 0 ? count : 1);
+	ctx.found = arena_new_array(arena, bool, count > 0 ? count : 1);
+	for (i = 0; i < count; i++) {
+		files_r[i] = NULL;
+		i_assert(i == 0 || uids[i] > uids[i - 1]);
+	}
+	/* one lock and one statement for the whole set, when it is dense
+	   enough that the range read does not walk many rows for nothing */
+	if (count > 1 && uids[count - 1] - uids[0] < count * 4 &&
+	    view_lock(view, arena, &f, &error) == 0) {
+		if (view->user->index->v->messages_read(view->user->index, view->folder_id,
+							uids[0], uids[count - 1],
+							INDEX_COL_PARTS, 0, many_row_cb,
+							&ctx) < 0) {
+			(void)mail_error_index(view->user, &error);
+			memset(ctx.found, 0, sizeof(bool) * count);
+		} else {
+			dir = user_folder_dir(view->user, f.name);
+		}
+		user_unlock(view->user);
+	}
+	for (i = 0; i < count; i++) {
+		struct open_row *o = &ctx.rows[i];
+		char *path;
+		int fd;
+
+		if (!ctx.found[i] || dir == NULL || view_is_pending(view, uids[i]) ||
+		    seqmap_uid_to_seq(&view->map, uids[i]) == 0) {
+			/* not read above: the way of a single open */
+			arena_free(&o->arena);
+			if (mail_open(view, uids[i], &files_r[i], &errors_r[i]) == 0)
+				opened++;
+			continue;
+		}
+		path = i_strdup_printf("%s/cur/%s", dir, o->name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		free(path);
+		if (fd < 0) {
+			arena_free(&o->arena);
+			/* renamed meanwhile (ENOENT): mail_open() looks it up again */
+			if (errno == ENOENT ? mail_open(view, uids[i], &files_r[i], &errors_r[i]) == 0 :
+			    (file_missing(view, uids[i], errno, &errors_r[i]), false))
+				opened++;
+			continue;
+		}
+		if (file_from_row(view, uids[i], fd, o, &files_r[i], &errors_r[i]) == 0)
+			opened++;
 	}
 	free(dir);
-	file = i_malloc(sizeof(*file));
-	file->fd = fd;
-	file->size = o.size;
-	file->raw_size = o.raw_size;
-	file->arena = o.arena;
-	file->uid = uid;
-	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != o.raw_size || o.parts == NULL ||
-	    mail_parts_read(file->arena, o.parts, o.parts_size, &file->parts,
-			    &file->part_count) < 0) {
-		log_error("store", "user=%s folder=%s uid=%u error=%s", log_str(view->user->address),
-			  log_str(view->name), uid, "message file does not match the index");
-		mail_file_close(&file);
-		return mail_error_set(error_r, MAIL_ERROR_CORRUPT,
-				      "The message file does not match the index");
-	}
-	*file_r = file;
-	return 0;
+	arena_free(&arena);
+	return opened;
 }
 
 uint64_t mail_file_size(const struct mail_file *file)
@@ -406,40 +518,67 @@ int mail_file_read(struct mail_file *file, const struct mail_section *sec, uint6
 		buf_commit(dest, (size_t)len);
 		return 0;
 	}
-	/* bare LFs become CRLF: walk from the section's start, counting the
-	   CRLF form, up to the window asked for */
-	chunk = i_malloc(READ_CHUNK);
+	/* bare LFs become CRLF: walk from the section's start (or from where
+	   the last read of this section stopped, when that is not past the
+	   window), counting the CRLF form, up to the window asked for */
 	raw_pos = sec->raw_offset;
+	if (file->resume_valid && file->resume_sec_offset == sec->raw_offset &&
+	    file->resume_sec_size == sec->raw_size && file->resume_pos <= offset) {
+		raw_pos = file->resume_raw_pos;
+		pos = file->resume_pos;
+		prev = file->resume_prev;
+	}
+	file->resume_valid = false;
+	chunk = i_malloc(READ_CHUNK);
 	raw_end = sec->raw_offset + sec->raw_size;
 	while (produced < len && raw_pos < raw_end) {
 		size_t n = raw_end - raw_pos > READ_CHUNK ? READ_CHUNK : (size_t)(raw_end - raw_pos);
 		size_t i;
+		bool stop = false;
 
 		if (read_at(file, chunk, n, raw_pos, error_r) < 0) {
 			free(chunk);
 			return -1;
 		}
-		for (i = 0; i < n && produced < len; i++) {
+		for (i = 0; i < n; i++) {
 			unsigned char c = chunk[i];
 
+			if (produced == len) {
+				stop = true;
+				break;
+			}
 			if (c == '\n' && prev != '\r') {
 				if (pos >= offset)
 					out[produced++] = '\r';
 				pos++;
-				if (produced == len)
+				if (produced == len) {
+					/* the window ends between the CR and its
+					   LF: the next read starts at that LF again */
+					pos--;
+					stop = true;
 					break;
+				}
 			}
 			if (pos >= offset)
 				out[produced++] = c;
 			pos++;
 			prev = c;
 		}
-		raw_pos += n;
+		raw_pos += i;
+		if (stop)
+			break;
 	}
 	free(chunk);
 	if (produced != len)
 		return mail_error_set(error_r, MAIL_ERROR_CORRUPT,
 				      "The message file does not match the index");
+	/* (raw_pos, pos, prev) is the first byte not yet read */
+	file->resume_valid = true;
+	file->resume_sec_offset = sec->raw_offset;
+	file->resume_sec_size = sec->raw_size;
+	file->resume_raw_pos = raw_pos;
+	file->resume_pos = pos;
+	file->resume_prev = prev;
 	buf_commit(dest, (size_t)len);
 	return 0;
 }

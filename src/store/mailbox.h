@@ -447,6 +447,15 @@ int mailbox_expunge(struct mailbox_view *view, const struct mail_uid_range *uids
 		    struct mailbox_expunge **expunged_r, unsigned int *count_r,
 		    struct mail_error *error_r);
 
+/* POP3's UPDATE state (RFC 1939 6): remove the view's messages in the
+   ranges whatever their flags, in one step (no \Deleted flag is written
+   first: a download-and-delete of a large maildrop renames nothing).
+   Otherwise as mailbox_expunge(); uids must not be NULL. */
+int mailbox_expunge_uids(struct mailbox_view *view, const struct mail_uid_range *uids,
+			 unsigned int range_count, struct arena *arena,
+			 struct mailbox_expunge **expunged_r, unsigned int *count_r,
+			 struct mail_error *error_r);
+
 struct mail_copy_result {
 	uint32_t dest_uidvalidity;
 	/* parallel, ascending source UIDs: COPYUID (RFC 4315 3) */
@@ -568,6 +577,12 @@ struct mail_section {
    if it is renamed or expunged meanwhile. */
 int mail_open(struct mailbox_view *view, uint32_t uid, struct mail_file **file_r,
 	      struct mail_error *error_r);
+/* mail_open() of several messages at once (POP3's read-ahead): uids
+   ascending; files_r[i] is the file of uids[i], or NULL with errors_r[i]
+   saying why (as mail_open()). The index is read once for all of them
+   where the UIDs are close together. Returns how many were opened. */
+unsigned int mail_open_many(struct mailbox_view *view, const uint32_t *uids, unsigned int count,
+			    struct mail_file **files_r, struct mail_error *errors_r);
 /* RFC822.SIZE: octets of the CRLF form. */
 uint64_t mail_file_size(const struct mail_file *file);
 /* Resolve part ("" for the whole message, "1.2.3") and text to a section

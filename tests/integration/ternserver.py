@@ -424,6 +424,14 @@ class TernServer:
                                      ssl_context=client_tls_context(), timeout=30, **kw)
         return imaplib.IMAP4(self.host, self.ports[listener], timeout=30, **kw)
 
+    def pop3(self, listener="pop3", **kw):
+        """A poplib client of the pop3 (or pop3s) listener, not logged in."""
+        import poplib
+        if listener == "pop3s":
+            return poplib.POP3_SSL(self.host, self.ports[listener], timeout=30,
+                                   context=client_tls_context(), **kw)
+        return poplib.POP3(self.host, self.ports[listener], timeout=30, **kw)
+
     def submit_client(self, user, password, listener="submission"):
         """An smtplib client logged in on a submission port (STARTTLS on 587)."""
         c = self.smtplib(listener)

@@ -528,6 +528,121 @@ static void test_expunge_two_views(void **state)
 	mailbox_close(&b);
 }
 
+/* POP3's UPDATE state: the messages named go whatever their flags; the
+   others stay, \Deleted or not; another view hears of it at its sync */
+static void test_expunge_uids(void **state)
+{
+	struct store_test *t = *state;
+	struct mailbox_view *pop, *imap;
+	struct mailbox_changes c;
+	struct mailbox_expunge *ex;
+	struct mail_flags_result *res;
+	uint32_t *mod;
+	unsigned int n, nres, nmod, i;
+	struct mail_flags_change del = { .op = MAIL_FLAGS_ADD, .flags = MAIL_DELETED };
+	struct mail_uid_range four = { 4, 4 }, gone[] = { { 1, 2 }, { 5, 5 } };
+
+	for (i = 0; i < 5; i++)
+		st_append(t, "INBOX", MSG1, i == 0 ? MAIL_SEEN : 0);
+	pop = st_view(t, "INBOX", MAILBOX_OPEN_NO_RECENT);
+	imap = st_view(t, "INBOX", 0);
+	assert_int_equal(mailbox_recent_count(pop), 0);
+	/* \Deleted by someone else on a message POP3 keeps */
+	assert_int_equal(mailbox_store(imap, &four, 1, &del, t->arena, &res, &nres, &mod, &nmod,
+				       &t->error), 0);
+	assert_int_equal(mailbox_expunge_uids(pop, gone, 2, t->arena, &ex, &n, &t->error), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(ex[0].uid, 5);
+	assert_int_equal(ex[1].uid, 2);
+	assert_int_equal(ex[2].uid, 1);
+	assert_int_equal(mailbox_count(pop), 2);
+	assert_int_equal(st_count_files(t, "cur"), 2);
+	c = st_sync(t, imap, 0);
+	assert_int_equal(c.expunge_count, 3);
+	assert_int_equal(mailbox_count(imap), 2);
+	assert_int_equal(mailbox_seq_to_uid(imap, 1), 3);
+	assert_int_equal(mailbox_seq_to_uid(imap, 2), 4);
+	/* nothing named: nothing happens */
+	assert_int_equal(mailbox_expunge_uids(pop, &four, 0, t->arena, &ex, &n, &t->error), 0);
+	assert_int_equal(n, 0);
+	mailbox_close(&pop);
+	mailbox_close(&imap);
+}
+
+/* Several messages opened at once, as one by one: found, expunged by
+   another view, file gone, not in the view */
+static void test_open_many(void **state)
+{
+	struct store_test *t = *state;
+	struct mailbox_view *pop, *imap;
+	struct mailbox_expunge *ex;
+	struct mail_flags_result *res;
+	struct mail_file *files[7];
+	struct mail_error errors[7];
+	struct mail_section sec;
+	uint32_t *mod, uids[] = { 1, 2, 3, 4, 5, 6, 9 };
+	unsigned int n, nres, nmod, i;
+	struct mail_flags_change del = { .op = MAIL_FLAGS_ADD, .flags = MAIL_DELETED };
+	struct mail_uid_range three = { 3, 3 };
+	char msg[64];
+	buf_t b;
+
+	for (i = 1; i <= 6; i++) {
+		snprintf(msg, sizeof(msg), "Subject: m%u\n\nbody %u\n", i, i);
+		st_append(t, "INBOX", msg, 0);
+	}
+	pop = st_view(t, "INBOX", MAILBOX_OPEN_NO_RECENT);
+	imap = st_view(t, "INBOX", 0);
+	assert_int_equal(mailbox_store(imap, &three, 1, &del, t->arena, &res, &nres, &mod, &nmod,
+				       &t->error), 0);
+	assert_int_equal(mailbox_expunge(imap, &three, 1, t->arena, &ex, &n, &t->error), 0);
+	assert_int_equal(n, 1);
+	st_run("rm %s/cur/*,U=5:*", t->root);
+
+	assert_int_equal(mail_open_many(pop, uids, 7, files, errors), 4);
+	buf_init(&b, BUF_MAX_UNLIMITED);
+	for (i = 0; i < 7; i++) {
+		if (uids[i] == 3) {
+			assert_null(files[i]);
+			assert_int_equal(errors[i].code, MAIL_ERROR_EXPUNGED);
+		} else if (uids[i] == 5) {
+			assert_null(files[i]);
+			assert_int_equal(errors[i].code, MAIL_ERROR_CORRUPT);
+		} else if (uids[i] == 9) {
+			assert_null(files[i]);
+			assert_int_equal(errors[i].code, MAIL_ERROR_NOTFOUND);
+		} else {
+			assert_non_null(files[i]);
+			snprintf(msg, sizeof(msg), "Subject: m%u\r\n\r\nbody %u\r\n", uids[i], uids[i]);
+			assert_int_equal(mail_file_size(files[i]), strlen(msg));
+			assert_int_equal(mail_file_section(files[i], "", MAIL_SECTION_ALL, &sec,
+							   &t->error), 0);
+			buf_reset(&b);
+			assert_int_equal(mail_file_read(files[i], &sec, 0, sec.size, &b, &t->error), 0);
+			assert_memory_equal(b.data, msg, strlen(msg));
+			mail_file_close(&files[i]);
+		}
+	}
+	/* one message (the way of mail_open()), and another mixed set */
+	{
+		uint32_t one[] = { 4 }, spread[] = { 1, 3, 5, 6 };
+
+		assert_int_equal(mail_open_many(pop, one, 1, files, errors), 1);
+		mail_file_close(&files[0]);
+		assert_int_equal(mail_open_many(pop, spread, 4, files, errors), 2);
+		assert_non_null(files[0]);
+		assert_int_equal(errors[1].code, MAIL_ERROR_EXPUNGED);
+		assert_int_equal(errors[2].code, MAIL_ERROR_CORRUPT);
+		assert_non_null(files[3]);
+		mail_file_close(&files[0]);
+		mail_file_close(&files[3]);
+	}
+	assert_int_equal(mail_open_many(pop, uids, 0, files, errors), 0);
+	buf_free(&b);
+	mailbox_close(&pop);
+	mailbox_close(&imap);
+}
+
 static void test_copy_move(void **state)
 {
 	struct store_test *t = *state;
@@ -723,6 +838,33 @@ static void test_crlf_form(void **state)
 			if (want_len > 0)
 				assert_memory_equal(b.data, crlf + off, want_len);
 		}
+	}
+	/* read in order, window after window (as POP3's RETR does), every
+	   window size: the pieces join into the CRLF form, windows ending
+	   between a CR and its LF included; a read of another section in
+	   between and a step back must not disturb it */
+	for (len = 1; len <= 7; len++) {
+		struct mail_section whole = sec, other;
+
+		buf_reset(&b);
+		for (off = 0; off < strlen(crlf); off += len) {
+			assert_int_equal(mail_file_read(file, &whole, off, len, &b, &t->error), 0);
+			if (off == 20) {
+				buf_t tmp;
+
+				buf_init(&tmp, BUF_MAX_UNLIMITED);
+				assert_int_equal(mail_file_section(file, "1", MAIL_SECTION_ALL, &other,
+								   &t->error), 0);
+				assert_int_equal(mail_file_read(file, &other, 2, 3, &tmp, &t->error), 0);
+				assert_memory_equal(tmp.data, "e\r\n", 3);
+				buf_reset(&tmp);
+				assert_int_equal(mail_file_read(file, &whole, 1, 4, &tmp, &t->error), 0);
+				assert_memory_equal(tmp.data, crlf + 1, 4);
+				buf_free(&tmp);
+			}
+		}
+		assert_int_equal(buf_len(&b), strlen(crlf));
+		assert_memory_equal(b.data, crlf, strlen(crlf));
 	}
 	for (i = 0; i < N_ELEMENTS(sections); i++) {
 		assert_int_equal(mail_file_section(file, sections[i].part, sections[i].text, &sec,
@@ -957,6 +1099,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_inbox_rename, st_setup, st_teardown),
 		cmocka_unit_test_setup_teardown(test_store_flags, st_setup, st_teardown),
 		cmocka_unit_test_setup_teardown(test_expunge_two_views, st_setup, st_teardown),
+		cmocka_unit_test_setup_teardown(test_expunge_uids, st_setup, st_teardown),
+		cmocka_unit_test_setup_teardown(test_open_many, st_setup, st_teardown),
 		cmocka_unit_test_setup_teardown(test_copy_move, st_setup, st_teardown),
 		cmocka_unit_test_setup_teardown(test_crlf_form, st_setup, st_teardown),
 		cmocka_unit_test_setup_teardown(test_broken_file, st_setup, st_teardown),

@@ -43,7 +43,8 @@ void maildir_name_parse(const char *name, struct maildir_name *p)
 	memset(p, 0, sizeof(*p));
 	p->base_len = colon == NULL ? strlen(name) : (size_t)(colon - name);
 	end = name + p->base_len;
-	/* ",U=<digits>" followed by ',' or the end of the base */
+	/* ",U=<digits>" followed by ',' or the end of the base; the last one
+	   counts, since tern appends its own at the end of the base */
 	for (u = name; (u = memmem(u, (size_t)(end - u), ",U=", 3)) != NULL; u += 3) {
 		const char *d = u + 3;
 		uint64_t v = 0;
@@ -57,7 +58,6 @@ void maildir_name_parse(const char *name, struct maildir_name *p)
 			p->uid = (uint32_t)v;
 			p->uid_pos = (size_t)(u - name);
 			p->uid_len = (size_t)(d - u);
-			break;
 		}
 	}
 	if (colon != NULL && colon[1] == '2' && colon[2] == ',') {

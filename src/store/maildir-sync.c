@@ -310,14 +310,19 @@ static int take_file(struct scan_ctx *ctx, struct scan_file *f, struct mail_erro
 	const char *name = f->name;
 
 	old_path = i_strdup_printf("%s/%s/%s", ctx->dir, f->in_new ? "new" : "cur", f->name);
-	fd = open(old_path, O_RDONLY | O_CLOEXEC);
+	/* one file that cannot be read (a directory, no permission, an I/O
+	   error) is left where it is, logged, and tried again at the next
+	   scan: it must not make the whole mailbox unusable */
+	fd = open(old_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
 	if (fd < 0) {
-		if (errno != ENOENT)
-			ret = mail_error_sys(error, "open", old_path);
-		goto out;	/* gone: another program took it */
+		if (errno != ENOENT)	/* ENOENT: another program took it */
+			log_warning("store", "skipped path=%s error=%s", log_str(old_path),
+				    log_str(strerror(errno)));
+		goto out;
 	}
-	if (fstat(fd, &st) < 0) {
-		ret = mail_error_sys(error, "fstat", old_path);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		log_warning("store", "skipped path=%s error=%s", log_str(old_path),
+			    "not a regular file");
 		goto out;
 	}
 	maildir_name_guid(name, &parsed, guid);
@@ -341,8 +346,7 @@ static int take_file(struct scan_ctx *ctx, struct scan_file *f, struct mail_erro
 
 	memset(&msg, 0, sizeof(msg));
 	if (mail_cache_build(ctx->arena, fd, (uint64_t)st.st_size, &msg, &cache, &err) < 0) {
-		log_error("store", "read path=%s error=%s", log_str(old_path), log_str(err));
-		ret = mail_error_set(error, MAIL_ERROR_TEMP, "Cannot read a message file");
+		log_warning("store", "skipped path=%s error=%s", log_str(old_path), log_str(err));
 		goto out;
 	}
 	if (strcmp(old_path, new_path) != 0 && rename(old_path, new_path) < 0) {

@@ -14,6 +14,7 @@
  *   maildir-files.c  tern-uidlist, dovecot-keywords, tern-subscriptions
  *   mail-parts.c     the cache of a message (envelope, structure, part table)
  *   mail-folder.c    folder list, create, delete, rename, subscribe, status
+ *   maildir-folders.c  the folder list in step with the Maildir++ directories
  *   mailbox-view.c   views: open, sync, the sequence map accessors
  *   mail-change.c    store flags, expunge
  *   mail-save.c      append, copy, move

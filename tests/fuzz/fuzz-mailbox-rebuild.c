@@ -143,6 +143,11 @@ static void lay_out(const uint8_t *data, size_t size)
 		pos = end;
 		if (plen > MAX_PATH_LEN || !path_ok(path, plen) || memchr(path, '\0', plen) != NULL)
 			continue;
+		/* INBOX's own cur/ new/ tmp/ made files: no Maildir at all, an
+		   error for the administrator (the store says so), not a case */
+		if (strcmp(path, "cur") == 0 || strcmp(path, "new") == 0 ||
+		    strcmp(path, "tmp") == 0)
+			continue;
 		snprintf(full, sizeof(full), "%s/%s", root, path);
 		snprintf(dir, sizeof(dir), "%s", full);
 		slash = strrchr(dir, '/');
@@ -248,7 +253,8 @@ static void describe(struct mail_store *store, buf_t *out)
 	arena_free(&arena);
 }
 
-/* new/ empty; each cur/ file has a U= (files vanish only by expunge). */
+/* No regular file left in new/; each one in cur/ has a U= (directories
+   and other junk are left alone, and must not stop the mailbox). */
 static void check_files(const char *dir)
 {
 	char path[1024];
@@ -258,7 +264,7 @@ static void check_files(const char *dir)
 	snprintf(path, sizeof(path), "%s/new", dir);
 	if ((d = opendir(path)) != NULL) {
 		while ((de = readdir(d)) != NULL) {
-			if (de->d_name[0] != '.')
+			if (de->d_name[0] != '.' && de->d_type == DT_REG)
 				fail("file left in new/", de->d_name);
 		}
 		closedir(d);
@@ -266,7 +272,8 @@ static void check_files(const char *dir)
 	snprintf(path, sizeof(path), "%s/cur", dir);
 	if ((d = opendir(path)) != NULL) {
 		while ((de = readdir(d)) != NULL) {
-			if (de->d_name[0] != '.' && strstr(de->d_name, ",U=") == NULL)
+			if (de->d_name[0] != '.' && de->d_type == DT_REG &&
+			    strstr(de->d_name, ",U=") == NULL)
 				fail("file without U= in cur/", de->d_name);
 		}
 		closedir(d);

@@ -56,6 +56,11 @@ static void test_file_names(void **state)
 	assert_int_equal(p.uid, 0);
 	maildir_name_parse("x,U=99999999999", &p);
 	assert_int_equal(p.uid, 0);
+	/* the last valid U= counts: tern's own is appended after others */
+	maildir_name_parse("d,U=0,U=7,U=4:2,", &p);
+	assert_int_equal(p.uid, 4);
+	assert_string_equal(maildir_name_make(arena, "d,U=0,U=7,U=4:2,", &p, 9, 0, 0),
+			    "d,U=0,U=7,U=9:2,");
 	maildir_name_parse("noinfo", &p);
 	assert_false(p.has_info);
 	assert_string_equal(maildir_name_make(arena, "noinfo", &p, 1, 0, 0), "noinfo,U=1:2,");

@@ -216,6 +216,26 @@ static void test_folders_by_hand(void **state)
 			    (f[i].flags & MAIL_FOLDER_NONEXISTENT) != 0);
 }
 
+/* Junk in new/ and cur/ (a directory, a dangling symlink) is left alone
+   and does not stop the mailbox. */
+static void test_junk_skipped(void **state)
+{
+	struct store_test *t = *state;
+	struct mailbox_view *view;
+	struct mailbox_changes c;
+
+	st_append(t, "INBOX", M(1), 0);
+	view = st_view(t, "INBOX", 0);
+	st_tick();
+	st_run("mkdir %s/new/1700000000.M1P1.dir && ln -s /nonexistent %s/cur/1700000000.M2P1.link",
+	       t->root, t->root);
+	st_deliver(t, ".", "1700000001.M3P1.mda", M(2));
+	c = st_sync(t, view, 0);
+	assert_int_equal(c.exists, 2);
+	st_run("test -d %s/new/1700000000.M1P1.dir", t->root);
+	mailbox_close(&view);
+}
+
 /* A view whose folder directory vanishes gets GONE. */
 static void test_folder_gone(void **state)
 {
@@ -244,6 +264,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keywords_by_hand, st_setup, st_teardown),
 		cmocka_unit_test_setup_teardown(test_folders_by_hand, st_setup, st_teardown),
 		cmocka_unit_test_setup_teardown(test_folder_gone, st_setup, st_teardown),
+		cmocka_unit_test_setup_teardown(test_junk_skipped, st_setup, st_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

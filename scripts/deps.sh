@@ -6,7 +6,7 @@ set -e
 
 build="cmake make gcc pkg-config libevent-dev libssl-dev libc-ares-dev libsqlite3-dev libcrypt-dev"
 # swaks needs Net::SSLeay for --tls (a Recommends, not installed by default)
-test="$build libcmocka-dev python3-pytest swaks libnet-ssleay-perl dovecot-imapd postfix"
+test="$build libcmocka-dev python3-pytest swaks libnet-ssleay-perl dovecot-imapd postfix isync neomutt"
 fuzz="$build clang libclang-rt-14-dev"
 bench="$build libgmime-3.0-dev postfix"
 

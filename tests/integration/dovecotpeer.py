@@ -31,6 +31,7 @@ from conftest import free_port
 
 DOVECOT = "/usr/sbin/dovecot"
 DOVECOT_IMAP = "/usr/lib/dovecot/imap"
+POOL = 400
 
 # The folders every tern account starts with (docs/imap.md), configured the
 # same way in Dovecot so that LIST output is comparable.
@@ -69,8 +70,13 @@ class DovecotServer:
         os.chmod(self.root, 0o755)
         self.mail_root = self.root / "mail"
         self.mail_root.mkdir()
+        os.chmod(self.mail_root, 0o755)
         self.ports = {"imap": free_port(host), "imaps": free_port(host)}
-        self.users = {}
+        # Dovecot re-reads the passwd-file at most once a second, so the
+        # accounts the tests use are written before it starts (pool_user());
+        # add_user() of another name waits for the next re-read
+        self.users = {f"d{i}@example.test": f"pw d{i} secret" for i in range(1, POOL + 1)}
+        self.pool = list(self.users)
         self.proc = None
         self.log_path = self.root / "dovecot.log"
         if os.geteuid() == 0:
@@ -160,12 +166,12 @@ service imap-urlauth-login {{
         (r / "state").mkdir(exist_ok=True)
         self._write_passwd()
 
-    def _write_passwd(self):
+    def _write_passwd(self, path=None):
         lines = []
         for user, pw in self.users.items():
             home = self.home(user)
             lines.append(f"{user}:{{PLAIN}}{pw}:{self.uid}:{self.gid}::{home}::")
-        p = self.root / "passwd"
+        p = path or self.root / "passwd"
         p.write_text("\n".join(lines) + "\n")
         os.chmod(p, 0o644)
 
@@ -175,13 +181,32 @@ service imap-urlauth-login {{
     def maildir(self, user):
         return self.home(user) / "Maildir"
 
-    def add_user(self, user, password):
-        assert ":" not in password
-        self.users[user] = password
+    def pool_user(self):
+        """An account written before the start: (user, password)."""
+        user = self.pool.pop(0)
+        self._make_home(user)
+        return user, self.users[user]
+
+    def _make_home(self, user):
         home = self.home(user)
         home.mkdir(exist_ok=True)
         os.chown(home, self.uid, self.gid)
-        self._write_passwd()   # passwd-file is re-read when it changes
+
+    def add_user(self, user, password):
+        assert ":" not in password
+        if self.users.get(user) == password:
+            if user in self.pool:
+                self.pool.remove(user)
+            self._make_home(user)
+            return
+        self.users[user] = password
+        self._make_home(user)
+        tmp = self.root / "passwd.new"
+        self._write_passwd(tmp)
+        os.rename(tmp, self.root / "passwd")
+        if self.proc is not None:
+            # the passwd-file is checked at most once a second
+            time.sleep(1.1)
 
     # --- the server ----------------------------------------------------
 

@@ -70,6 +70,9 @@ class Backend:
         return self.server.port(listener)
 
     def add_user(self, name=None, password=None):
+        if self.kind == "dovecot" and name is None and password is None:
+            user, password = self.server.pool_user()
+            return Account(self, user, password)
         n = next(_counter)
         user = name or f"u{n}@{DOMAIN}"
         password = password or f"pw {n} secret"
@@ -215,14 +218,18 @@ def stop_backend(b):
 @pytest.fixture(scope="module", params=BACKENDS)
 def backend(request, tern_bin, tmp_path_factory):
     root = tmp_path_factory.mktemp(f"imap-{request.param}")
-    b = make_backend(request.param, tern_bin, root)
+    # a module may set TERN_KW (TernServer arguments) and DOVECOT_CONF
+    b = make_backend(request.param, tern_bin, root,
+                     getattr(request.module, "DOVECOT_CONF", ""),
+                     **getattr(request.module, "TERN_KW", {}))
     yield b
     stop_backend(b)
 
 
 @pytest.fixture(scope="module")
-def tern_backend(tern_bin, tmp_path_factory):
-    b = make_backend("tern", tern_bin, tmp_path_factory.mktemp("imap-tern"))
+def tern_backend(request, tern_bin, tmp_path_factory):
+    b = make_backend("tern", tern_bin, tmp_path_factory.mktemp("imap-tern"),
+                     **getattr(request.module, "TERN_KW", {}))
     yield b
     stop_backend(b)
 

@@ -42,6 +42,15 @@ TERN_REQUIRED = {
     "BINARY", "STATUS=SIZE",
 }
 
+# Known tern defects the suite has found: test function name -> reason.
+# Each marks that test's tern run as xfail(strict=True) (conftest.py), so a
+# fix turns it into an XPASS failure: then delete the line.
+TERN_KNOWN_BUGS = {
+    "test_append_literal8_binary":
+        "BODY[1]/BINARY[1] of a non-multipart message is the whole message, "
+        "not its body (RFC 9051 6.4.5), and BINARY[1] is not decoded",
+}
+
 _counter = itertools.count(1)
 
 
@@ -137,7 +146,8 @@ class Account:
     def need(self, *caps):
         """Skip (Dovecot) or fail (tern) when a capability is not offered."""
         have = self.caps()
-        missing = [c for c in caps if c.upper() not in have]
+        missing = [c for c in caps if c.upper() not in have
+                   and not any(h.startswith(c.upper() + "=") for h in have)]
         if not missing:
             return
         if self.kind == "dovecot":

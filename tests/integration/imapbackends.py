@@ -49,6 +49,11 @@ TERN_KNOWN_BUGS = {
     "test_append_literal8_binary":
         "BODY[1]/BINARY[1] of a non-multipart message is the whole message, "
         "not its body (RFC 9051 6.4.5), and BINARY[1] is not decoded",
+    "test_single_part_is_part_1": "BODY[1] of a non-multipart message is the whole message",
+    "test_partial": "BODY[1]<3.1000> of a non-multipart message is cut from the whole message",
+    "test_binary_unknown_encoding":
+        "BINARY[1] of a part with an unknown Content-Transfer-Encoding is not NO [UNKNOWN-CTE] "
+        "(RFC 3516 4.3) - and part 1 is the whole message",
 }
 
 _counter = itertools.count(1)

@@ -340,6 +340,31 @@ class IMAPConn:
             else:
                 raise AssertionError(f"unexpected response {r!r} while waiting for {tag}")
 
+    def cmd_or_untagged_bad(self, line):
+        """Send one command line followed by a NOOP; return the command's
+        tagged Response, or an untagged BAD (as a Response with status
+        "BAD" and tag "*") when the server answered the line without its
+        tag (RFC 9051 7.1.3: allowed when it could not determine the
+        command, e.g. a line over its length limit)."""
+        tag, sync = self.next_tag(), self.next_tag()
+        self.send(tag.encode() + b" " + (line.encode() if isinstance(line, str) else line)
+                  + CRLF + sync.encode() + b" NOOP" + CRLF)
+        untagged, mine = [], None
+        t, st = tag.encode() + b" ", sync.encode() + b" "
+        while True:
+            r = self.read_response()
+            if r.startswith(t):
+                mine = Response(tag, r, untagged, [])
+            elif r.startswith(st):
+                break
+            elif r.startswith(b"* "):
+                untagged.append(Untagged(r))
+        if mine is not None:
+            return mine
+        bad = [u for u in untagged if u.kind == "BAD"]
+        assert bad, f"no answer to {line[:80]!r}: {untagged!r}"
+        return Response("*", bad[0].raw, untagged, [])
+
     def ok(self, *parts):
         """cmd() that must end OK."""
         r = self.cmd(*parts)

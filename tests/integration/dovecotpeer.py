@@ -117,6 +117,9 @@ auth_mechanisms = plain login
 auth_failure_delay = 0
 mail_location = maildir:~/Maildir
 mail_plugins =
+protocol imap {{
+  mail_max_userip_connections = 1000
+}}
 namespace inbox {{
   inbox = yes
   separator = /

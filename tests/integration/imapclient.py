@@ -242,6 +242,7 @@ class IMAPConn:
             self.sock = tls_context().wrap_socket(self.sock, server_hostname="localhost")
         self.buf = b""
         self.n = 0
+        self.stash = {}     # tagged lines of other commands that came first
         self.greeting = self.read_response() if greeting else None
 
     # --- bytes -----------------------------------------------------------
@@ -328,6 +329,8 @@ class IMAPConn:
     def read_tagged(self, tag, pre=(), conts=()):
         untagged = [Untagged(x) for x in pre]
         conts = list(conts)
+        if tag in self.stash:
+            return Response(tag, self.stash.pop(tag), untagged, conts)
         t = tag.encode() + b" "
         while True:
             r = self.read_response()
@@ -337,6 +340,9 @@ class IMAPConn:
                 untagged.append(Untagged(r))
             elif r.startswith(b"+"):
                 conts.append(r)
+            elif re.match(rb"^[^ *+]+ (OK|NO|BAD) ", r):
+                # RFC 9051 5.5: pipelined commands may complete out of order
+                self.stash[r.split(b" ", 1)[0].decode()] = r
             else:
                 raise AssertionError(f"unexpected response {r!r} while waiting for {tag}")
 

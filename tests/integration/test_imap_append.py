@@ -17,14 +17,13 @@ def fetch1(c, items, seq="1"):
 def test_append_exact_bytes_and_size(imap):
     msg = make_message(subject="exact", body="line one\r\nline two\r\n")
     c = imap.login()
-    r = c.ok("APPEND INBOX ", Literal(msg))
+    c.ok("APPEND INBOX ", Literal(msg))
     c.select()
     f = fetch1(c, "RFC822.SIZE BODY.PEEK[] FLAGS")
     assert f["BODY[]"] == msg
     assert int(f["RFC822.SIZE"]) == len(msg)
     assert "\\Seen" not in f["FLAGS"]
     c.logout()
-    del r
 
 
 def test_append_flags_and_keywords(imap):
@@ -56,7 +55,6 @@ def test_append_internaldate(imap):
     d1 = fetch1(c, "INTERNALDATE")["INTERNALDATE"]
     d2 = fetch1(c, "INTERNALDATE", "2")["INTERNALDATE"]
     # RFC 9051 2.3.3: the same instant; a server may keep another zone
-    import email.utils
     from datetime import datetime
 
     def instant(b):
@@ -66,7 +64,6 @@ def test_append_internaldate(imap):
     assert instant(d2) == instant(d1) + 2 * 3600
     # date-time is exactly 26 characters with a 2-digit day (fixed form)
     assert len(d1) == 26, d1
-    del email
     c.logout()
 
 

@@ -20,8 +20,6 @@ def box(imap):
 
 
 def subjects(c, mailbox):
-    r = c.cmd("EXAMINE ", mailbox) if False else None
-    del r
     o = c.acct.login()
     o.select(mailbox, examine=True)
     r = o.cmd("FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)])")

@@ -118,7 +118,6 @@ def _leaf(bs, path):
 def test_bodystructure_mixed(ro):
     bs = f1(ro, "BODYSTRUCTURE", 2)["BODYSTRUCTURE"]
     # multipart: the parts, then the subtype and extension data
-    parts = [x for x in bs if isinstance(x, list)]
     assert bs[4].upper() == b"MIXED"
     assert len([p for p in bs[:4] if isinstance(p, list)]) == 4
     assert [x.lower() for x in bs[5]] == [b"boundary", b"outer-b"]
@@ -139,7 +138,6 @@ def test_bodystructure_mixed(ro):
     inner = p4[8]
     assert inner[2].upper() == b"MIXED" and inner[1][5].upper() == b"QUOTED-PRINTABLE"
     assert int(p4[9]) == M.INNER.count(b"\n")
-    del parts
 
 
 def test_body_sections(ro):

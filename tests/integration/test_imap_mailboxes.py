@@ -158,7 +158,6 @@ def test_rename(imap):
     c.ok('CREATE "old/sub"')
     imap.fill([make_message(subject="carried")], mailbox="old")
     c.select("old")
-    uidv = None
     c.ok("UNSELECT" if "UNSELECT" in imap.caps() else "CLOSE")
     c.ok("RENAME old new")
     got = names(c)
@@ -172,7 +171,6 @@ def test_rename(imap):
     assert r.status == "NO" and r.code_word() in (None, "ALREADYEXISTS"), r
     # from a missing name: NO
     assert c.cmd("RENAME nothing x").status == "NO"
-    del uidv
     c.logout()
 
 

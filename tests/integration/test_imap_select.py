@@ -46,7 +46,6 @@ def test_select_empty_inbox(imap):
 def test_select_counts_and_unseen(imap):
     imap.fill([make_message(subject=f"s{i}") for i in range(4)])
     c = imap.login()
-    c.ok("STORE" if False else "NOOP")
     c.select()
     c.ok("STORE 1:2 +FLAGS.SILENT (\\Seen)")
     c.ok("UNSELECT" if "UNSELECT" in imap.caps() else "CLOSE")

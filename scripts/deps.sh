@@ -8,7 +8,7 @@ build="cmake make gcc pkg-config libevent-dev libssl-dev libc-ares-dev libsqlite
 # swaks needs Net::SSLeay for --tls (a Recommends, not installed by default)
 test="$build libcmocka-dev python3-pytest swaks libnet-ssleay-perl dovecot-imapd postfix isync neomutt"
 fuzz="$build clang libclang-rt-14-dev"
-bench="$build libgmime-3.0-dev postfix"
+bench="$build libgmime-3.0-dev postfix dovecot-imapd"
 
 case "$1" in
 build|run) want="$build" ;;

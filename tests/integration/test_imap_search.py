@@ -289,3 +289,19 @@ def test_search_with_imaplib(acct):
     typ, data = m.search("UTF-8", "BODY", "unicorn")
     assert typ == "OK" and data[0].split() == [b"2"]
     m.logout()
+
+
+def test_body_search_includes_part_headers(backend):
+    """RFC 9051 6.4.4: TEXT matches "in the header or body of the message":
+    the MIME headers of body parts are in the message's body (RFC 5322
+    2.1). (Whether BODY covers part headers is read both ways: Dovecot's
+    BODY looks only at the parts' contents, so it is not tested here.)"""
+    acct = backend.add_user()
+    import imapmsgs as M
+    acct.fill([M.MIXED, M.SIMPLE])
+    c = acct.login()
+    c.select(examine=True)
+    assert sorted(c.ok('SEARCH TEXT "data.bin"').search()) == [1]
+    assert sorted(c.ok("SEARCH TEXT attachment").search()) == [1]
+    assert sorted(c.ok("SEARCH BODY alternative").search()) == [1]
+    c.logout()

@@ -157,7 +157,7 @@ def test_logout_before_login(imap):
 
 def test_starttls_then_login(imap):
     c = imap.connect()
-    r = c.ok("STARTTLS")
+    c.ok("STARTTLS")
     assert not c.buf, "data after the STARTTLS OK"
     c.sock = tls_context().wrap_socket(c.sock, server_hostname="localhost")
     caps = c.capabilities()

@@ -6,14 +6,13 @@ noticed as new UIDs or EXPUNGEs (never a reused UID: RFC 9051 2.3.1.1),
 and mail delivered over SMTP appearing at NOOP and in IDLE.
 
 Each test starts its own server (it restarts or kills it)."""
-import os
 import smtplib
 
 import pytest
 
 import imapmsgs as M
-from imapbackends import Account, Backend, skip_if_tern_silent
-from imapclient import IMAPConn, Literal, quote
+from imapbackends import skip_if_tern_silent
+from imapclient import Literal
 from ternserver import servers  # noqa: F401  (fixture)
 
 USER = "alice@example.test"
@@ -28,7 +27,7 @@ def srv(servers):
 
 
 def login(srv):
-    c = IMAPConn(srv.host, srv.port("imap"))
+    c = srv.imap_raw()
     c.login(USER, PW)
     return c
 
@@ -259,8 +258,3 @@ def test_uidvalidity_changes_when_folder_recreated(srv):
     # (or UIDs that go on from the old ones)
     assert v2 != v1 or uidnext > 1
     c.logout()
-
-
-def test_backend_helpers_importable():
-    # the shared helpers stay usable by the tern-only tests
-    assert Account and Backend and quote and os

@@ -251,14 +251,8 @@ def test_binary_unknown_encoding(backend):
     c.logout()
 
 
-_caps = {}
-
-
 def ro_caps(c):
-    key = id(c)
-    if key not in _caps:
-        _caps[key] = c.capabilities()
-    return _caps[key]
+    return c.capabilities()
 
 
 def test_macros(ro):

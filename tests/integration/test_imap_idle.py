@@ -2,8 +2,6 @@
 RFC 9051 6.3.1), against Dovecot and tern. (NAMESPACE is in
 test_imap_mailboxes.py; SMTP delivery waking IDLE is tern-only, in
 test_imap_tern.py.)"""
-import pytest
-
 import imapmsgs as M
 from imapbackends import backend, imap  # noqa: F401  (fixtures)
 from imapclient import Untagged
@@ -166,8 +164,7 @@ def test_noop_reports_changes(imap):
     b.logout()
 
 
-@pytest.mark.parametrize("cmd", ["IDLE"])
-def test_idle_with_imaplib_style_raw(imap, cmd):
+def test_idle_quiet_when_nothing_changes(imap):
     c = imap.login()
     c.select()
     tag = start_idle(c)

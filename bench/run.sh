@@ -1,7 +1,7 @@
 #!/bin/sh
 # Benchmarks of tern against peer systems; `make bench` runs them all.
 #
-#   bench/run.sh BUILD_DIR [NAME...]     NAME: parse, smtp, outbound, pop3, msgauth (default: all of them)
+#   bench/run.sh BUILD_DIR [NAME...]     NAME: parse, smtp, outbound, pop3, msgauth, imap (default: all of them)
 #
 # BUILD_DIR is a build configured with -DTERN_BENCH=ON (make bench does it).
 # Generated data goes to bench/data/ (git-ignored) and is made again when it is
@@ -11,7 +11,7 @@
 set -eu
 
 usage() {
-	echo "usage: $0 BUILD_DIR [parse|smtp|outbound|pop3|msgauth]..." >&2
+	echo "usage: $0 BUILD_DIR [parse|smtp|outbound|pop3|msgauth|imap]..." >&2
 	exit 2
 }
 [ $# -ge 1 ] || usage
@@ -22,7 +22,7 @@ DATA=$HERE/data
 RUNS=${BENCH_RUNS:-3}      # timed passes per program call (x4 for the large set)
 ROUNDS=${BENCH_ROUNDS:-2}  # calls per program, taking turns
 PY=/usr/bin/python3
-ALL="parse smtp outbound pop3 msgauth"
+ALL="parse smtp outbound pop3 msgauth imap"
 
 # key=value field of a result line: kv KEY LINE
 kv() {
@@ -130,6 +130,7 @@ for name in "$@"; do
 	outbound) "$HERE/outbound.sh" "$BUILD" ;;  # tern vs Postfix: bench/outbound/bench.py
 	pop3) "$HERE/pop3.sh" "$BUILD" ;;  # tern vs Dovecot: bench/pop3/bench.py
 	msgauth) "$HERE/msgauth.sh" "$BUILD" ;;  # checks and signing on vs off: bench/msgauth/bench.py
+	imap) "$HERE/imap.sh" "$BUILD" ;;  # tern vs Dovecot: bench/imap/bench.py
 	*) echo "$0: unknown benchmark '$name' (known: $ALL)" >&2; exit 2 ;;
 	esac
 	echo

@@ -12,10 +12,10 @@ build="cmake make gcc pkg-config libevent-dev libssl-dev libc-ares-dev libsqlite
 # systemd for systemd-analyze verify of the unit (it works without systemd
 # running as PID 1), groff-base to check the man pages, openssl to make
 # test certificates (tests/integration/test_install.py, test_admin.py)
-test="$build libcmocka-dev python3-pytest swaks libnet-ssleay-perl dovecot-imapd postfix fetchmail getmail6 python3-dkim python3-nacl python3-authres python3-dnspython python3-spf opendkim-tools systemd groff-base openssl"
+test="$build libcmocka-dev python3-pytest swaks libnet-ssleay-perl dovecot-imapd postfix fetchmail getmail6 python3-dkim python3-nacl python3-authres python3-dnspython python3-spf opendkim-tools systemd groff-base openssl isync neomutt"
 fuzz="$build clang libclang-rt-14-dev"
 # dnsmasq and python3-dkim: the sender-authentication benchmark (bench/msgauth)
-bench="$build libgmime-3.0-dev postfix dovecot-pop3d dnsmasq python3-dkim"
+bench="$build libgmime-3.0-dev postfix dovecot-imapd dovecot-pop3d dnsmasq python3-dkim"
 
 case "$1" in
 build|run) want="$build" ;;

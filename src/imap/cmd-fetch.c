@@ -261,7 +261,8 @@ static int decode_binary(struct fetch_ctx *ctx, const struct mail_section *sec, 
 	int ret = 0;
 
 	buf_init(&raw, BUF_MAX_UNLIMITED);
-	if (read_section(ctx, sec, &raw) < 0) {
+	if ((sec->cte == MIME_CTE_BINARY ? mail_file_read_raw(ctx->file, sec, &raw, &ctx->error) :
+	     read_section(ctx, sec, &raw)) < 0) {
 		buf_free(&raw);
 		return -2;
 	}
@@ -341,7 +342,7 @@ static bool write_section(struct imap_command *cmd, struct fetch_ctx *ctx,
 				}
 			}
 			/* RFC 3516 4.2: literal8 when the data holds NUL */
-			if (memchr(d, '\0', len) != NULL) {
+			if (len > 0 && memchr(d, '\0', len) != NULL) {
 				out_printf(cmd, "~{%zu}\r\n", len);
 				if (buf_append(&cmd->out, d, len) < 0)
 					i_panic("imap: output buffer full");

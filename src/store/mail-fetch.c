@@ -498,6 +498,21 @@ static int read_at(struct mail_file *file, void *buf, size_t size, uint64_t offs
 	return 0;
 }
 
+int mail_file_read_raw(struct mail_file *file, const struct mail_section *sec, buf_t *dest,
+		       struct mail_error *error_r)
+{
+	unsigned char *out;
+
+	if (sec->raw_size == 0)
+		return 0;
+	if (sec->raw_size > SIZE_MAX / 2 || (out = buf_reserve(dest, (size_t)sec->raw_size)) == NULL)
+		return mail_error_set(error_r, MAIL_ERROR_TEMP, "Message part too large to send");
+	if (read_at(file, out, (size_t)sec->raw_size, sec->raw_offset, error_r) < 0)
+		return -1;
+	buf_commit(dest, (size_t)sec->raw_size);
+	return 0;
+}
+
 int mail_file_read(struct mail_file *file, const struct mail_section *sec, uint64_t offset,
 		   uint64_t len, buf_t *dest, struct mail_error *error_r)
 {

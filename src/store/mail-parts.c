@@ -59,7 +59,12 @@ static void write_part(const struct mime_part *part, buf_t *dest)
 {
 	const struct mime_part *c;
 	unsigned int kind = mime_part_is_multipart(part) ? MAIL_PART_MULTIPART :
-		mime_part_is_message(part) ? MAIL_PART_MESSAGE : MAIL_PART_LEAF;
+		mime_part_is_message(part) ? MAIL_PART_MESSAGE :
+		/* a multipart without parts (no boundary parameter, or no
+		   delimiter found): BODYSTRUCTURE shows it with one empty
+		   text/plain part, and its part 1 is that empty part */
+		(part->flags & MIME_PART_FLAG_NO_BOUNDARY) != 0 ||
+		strcmp(part->type, "multipart") == 0 ? MAIL_PART_EMPTY_MULTIPART : MAIL_PART_LEAF;
 
 	if (buf_append_c(dest, (unsigned char)(kind | ((unsigned int)part->cte << 2))) < 0)
 		i_panic("part table buffer full");
@@ -215,9 +220,18 @@ int mail_parts_section(const struct mail_part *parts, unsigned int count, const 
 	if (idx < 0)
 		return -1;
 	p = &parts[idx];
+	if (p->kind == MAIL_PART_EMPTY_MULTIPART && *section != '\0') {
+		/* the empty part of a multipart without parts: nothing */
+		if (text == MAIL_SECTION_HEADER || text == MAIL_SECTION_TEXT)
+			return -1;
+		set_range(sec, p->header_offset + p->header_size, 0, 0);
+		return 0;
+	}
 	if (text == MAIL_SECTION_HEADER || text == MAIL_SECTION_TEXT) {
-		/* of a message: the root, or the message inside a message/rfc822 part */
-		if (idx != 0) {
+		/* of a message: the root (section ""), or the message inside a
+		   message/rfc822 part; part 1 of a single-part message is its
+		   body, which has no header (RFC 9051 6.4.5) */
+		if (*section != '\0') {
 			if (p->kind != MAIL_PART_MESSAGE)
 				return -1;
 			p = &parts[p->first_child];
@@ -239,8 +253,9 @@ int mail_parts_section(const struct mail_part *parts, unsigned int count, const 
 		set_range(sec, p->header_offset, p->header_size, p->header_crlf_size);
 		return 0;
 	}
-	if (idx == 0) {
-		/* BODY[]: the whole message */
+	if (*section == '\0') {
+		/* BODY[]: the whole message (BODY[1] of a single-part message is
+		   its body: below) */
 		set_range(sec, 0, p->header_size + p->body_size,
 			  p->header_crlf_size + p->body_crlf_size);
 		sec->is_message = true;

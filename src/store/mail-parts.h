@@ -23,6 +23,8 @@ enum mail_part_kind {
 	MAIL_PART_LEAF = 0,
 	MAIL_PART_MULTIPART = 1,   /* with children */
 	MAIL_PART_MESSAGE = 2,     /* message/rfc822 or global with its one child parsed */
+	MAIL_PART_EMPTY_MULTIPART = 3, /* a multipart without parts (no boundary found):
+					  its part 1 is empty, as BODYSTRUCTURE says */
 };
 
 struct mail_part {

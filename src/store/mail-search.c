@@ -390,8 +390,10 @@ static void part_texts(struct search_ctx *ctx, const struct mime_part *part, con
 
 	if (mime_part_is_multipart(part) || mime_part_is_message(part)) {
 		for (c = part->children; c != NULL; c = c->next) {
-			if (mime_part_is_message(part))
-				header_text(ctx, &c->header, headers);
+			/* TEXT covers every header: an attached message's, and
+			   each body part's MIME header (RFC 9051 6.4.4 "header or
+			   body") */
+			header_text(ctx, &c->header, headers);
 			part_texts(ctx, c, msg, msg_size, body, headers);
 		}
 		return;

@@ -599,6 +599,11 @@ int mail_file_section(struct mail_file *file, const char *part, enum mail_sectio
    is hit. */
 int mail_file_read(struct mail_file *file, const struct mail_section *section, uint64_t offset,
 		   uint64_t len, buf_t *dest, struct mail_error *error_r);
+/* The section's bytes exactly as stored, bare LFs and all: the content of
+   a Content-Transfer-Encoding: binary part for BINARY (RFC 3516), where a
+   0x0A byte is data, not a line end. Errors as mail_file_read(). */
+int mail_file_read_raw(struct mail_file *file, const struct mail_section *section, buf_t *dest,
+		       struct mail_error *error_r);
 void mail_file_close(struct mail_file **file);
 
 /* ------------------------------------------------------------------ */

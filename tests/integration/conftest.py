@@ -26,3 +26,22 @@ def free_port(host="127.0.0.1"):
     with socket.socket() as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def pytest_collection_modifyitems(config, items):
+    """The IMAP suite's known tern defects (imapbackends.TERN_KNOWN_BUGS)
+    are strict xfails of their tern runs: a fix shows up as XPASS."""
+    known = None
+    for item in items:
+        if not item.nodeid.split("::")[0].rsplit("/", 1)[-1].startswith("test_imap_"):
+            continue
+        if known is None:
+            from imapbackends import TERN_KNOWN_BUGS as known
+        name = getattr(item, "originalname", item.name)
+        callspec = getattr(item, "callspec", None)
+        is_tern = ("tern" in callspec.params.values()) if callspec else False
+        if not callspec or "backend" not in callspec.params:
+            # tests of tern alone use the tern_* fixtures
+            is_tern = is_tern or any(f.startswith("tern_") for f in item.fixturenames)
+        if is_tern and name in known:
+            item.add_marker(pytest.mark.xfail(reason="tern: " + known[name], strict=True))

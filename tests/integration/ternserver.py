@@ -8,6 +8,9 @@ server (SIGTERM, or `kill -9` for durability tests), collects its stderr log
 in a file, and finds delivered Maildir files and queue files under its data
 dir (the layout of shared/DESIGN.md "On disk").
 
+For IMAP, list "imap"/"imaps" in `listeners`; `imap()` gives an imaplib
+client and `imap_raw()` an imapclient.IMAPConn (exact IMAP exchanges).
+
 RawSMTP is a small line-level SMTP client on a raw socket (optionally TLS)
 for exact reply checks, pipelining and hostile input; the tests use Python's
 smtplib and swaks beside it.
@@ -444,6 +447,12 @@ class TernServer:
             return poplib.POP3_SSL(self.host, self.ports[listener], timeout=30,
                                    context=client_tls_context(), **kw)
         return poplib.POP3(self.host, self.ports[listener], timeout=30, **kw)
+
+    def imap_raw(self, listener="imap", **kw):
+        """A raw IMAP connection (imapclient.IMAPConn: exact bytes, parsed
+        responses) to the imap or imaps listener, greeting read."""
+        from imapclient import IMAPConn
+        return IMAPConn(self.host, self.ports[listener], tls=(listener == "imaps"), **kw)
 
     def submit_client(self, user, password, listener="submission"):
         """An smtplib client logged in on a submission port (STARTTLS on 587)."""

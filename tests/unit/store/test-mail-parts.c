@@ -35,6 +35,14 @@ static void check_part(const struct mail_part *parts, unsigned int count,
 	if (*path == '\0') {
 		assert_int_equal(sec.raw_offset, 0);
 		assert_int_equal(sec.size, part->header_crlf_size + part->body_crlf_size);
+	} else if ((part->flags & MIME_PART_FLAG_NO_BOUNDARY) != 0 ||
+		   (strcmp(part->type, "multipart") == 0 && !mime_part_is_multipart(part))) {
+		/* a multipart without parts: part 1 is the empty text/plain part
+		   its BODYSTRUCTURE shows */
+		assert_int_equal(sec.raw_size, 0);
+		assert_int_equal(sec.size, 0);
+		assert_int_equal(mail_parts_section(parts, count, path, MAIL_SECTION_MIME, &sec), 0);
+		assert_int_equal(sec.size, 0);
 	} else {
 		assert_int_equal(sec.raw_offset, part->body_offset);
 		assert_int_equal(sec.raw_size, part->body_size);

@@ -447,6 +447,22 @@ static bool message_begin(struct imap_command *cmd, struct fetch_ctx *ctx)
 			return false;
 		}
 	}
+	/* RFC 3516 4.3: BINARY of a part whose transfer encoding tern cannot
+	   undo fails the command with NO [UNKNOWN-CTE]: that message gets no
+	   FETCH response at all, rather than a half one */
+	for (unsigned int i = 0; ctx->file != NULL && i < ctx->req.count; i++) {
+		const struct imap_fetch_item *it = &ctx->req.items[i];
+		struct mail_section sec;
+
+		if ((it->kind == IMAP_FETCH_BINARY || it->kind == IMAP_FETCH_BINARY_SIZE) &&
+		    it->part[0] != '\0' &&
+		    mail_file_section(ctx->file, it->part, MAIL_SECTION_ALL, &sec, &ctx->error) == 0 &&
+		    sec.cte == MIME_CTE_UNKNOWN) {
+			ctx->error.code = MAIL_ERROR_PARAMS;
+			mail_file_close(&ctx->file);
+			return false;
+		}
+	}
 	if (ctx->seen_allowed && (rec->flags & MAIL_SEEN) == 0) {
 		/* RFC 9051 6.4.5: BODY[...] (not PEEK) sets \Seen; the new
 		   flags go in the same response */

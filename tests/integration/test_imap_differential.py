@@ -138,7 +138,7 @@ SEARCH_CATEGORIES = {
 
 CATEGORIES = {
     "T-PART1": "tern bug: BODY[1]/BINARY[1] of a non-multipart message is the whole message",
-    "T-CTE": "tern bug: BINARY of an unknown Content-Transfer-Encoding is not NO [UNKNOWN-CTE]",
+    "T-CTE": "Dovecot fails a whole FETCH when one part has an unknown Content-Transfer-Encoding",
     "T-SEARCH-MIMEHDR": "tern bug: BODY/TEXT search skips the MIME headers of body parts",
     "T-SEARCH-8BIT": "raw 8-bit header charset guessing (tern) vs none (Dovecot)",
     "T-NUL": "tern refuses NUL in a plain literal (RFC 9051 4.3), Dovecot stores it",

@@ -124,6 +124,9 @@ class Tern:
         with open(self.conf, "w") as f:
             f.write(f'hostname = "bench.test"\ndata_dir = "{self.dir}/data"\n'
                     f'domains = ["{DOMAIN}"]\n'
+                    # run as root: keep root on purpose; postmaster is required
+                    f'user = "{"root" if os.geteuid() == 0 else ""}"\n'
+                    f'postmaster = "append@{DOMAIN}"\n'
                     f'[listen]\nimap = ["127.0.0.1:{self.port}"]\n'
                     f'[limits]\nconnections = {max(IDLE * 2, 10000)}\n'
                     f'connections_per_ip = {max(IDLE * 2, 10000)}\n'

@@ -143,7 +143,10 @@ class Tern:
                     f'hostname = "mx.bench.test"\n'
                     f'data_dir = "{self.data}"\n'
                     f'domains = ["bench.test"]\n'
-                    f'user = ""\n'
+                    # run as root: keep root on purpose (tern refuses root
+                    # without a user); postmaster is required
+                    f'user = "{"root" if os.geteuid() == 0 else ""}"\n'
+                    f'postmaster = "postmaster@bench.test"\n'
                     f'[listen]\nsmtp = ["127.0.0.1:{self.port}"]\n'
                     f'[delivery]\nnameserver = "127.0.0.1:{dns_port}"\n'
                     f'[limits]\nconnections = 1000\nconnections_per_ip = 1000\n' + off)

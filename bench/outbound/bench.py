@@ -373,7 +373,10 @@ class Tern:
                     f'hostname = "outbound.invalid"\n'
                     f'data_dir = "{self.data}"\n'
                     f'domains = ["outbound.invalid"]\n'
-                    f'user = ""\n'
+                    # run as root: keep root on purpose (tern refuses root
+                    # without a user); postmaster is required
+                    f'user = "{"root" if os.geteuid() == 0 else ""}"\n'
+                    f'postmaster = "postmaster@outbound.invalid"\n'
                     f'[listen]\n'
                     f'smtp = ["127.0.0.1:{self.port}"]\n'
                     f'[relay]\n'

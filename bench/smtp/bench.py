@@ -165,7 +165,10 @@ class Tern:
                     f'hostname = "bench.invalid"\n'
                     f'data_dir = "{self.data}"\n'
                     f'domains = ["{DOMAIN}"]\n'
-                    f'user = ""\n'
+                    # run as root: keep root on purpose (tern refuses root
+                    # without a user); postmaster is required
+                    f'user = "{"root" if os.geteuid() == 0 else ""}"\n'
+                    f'postmaster = "postmaster@{DOMAIN}"\n'
                     f'[listen]\n'
                     f'smtp = ["127.0.0.1:{self.port}"]\n'
                     f'[limits]\n'

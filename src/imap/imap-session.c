@@ -455,6 +455,9 @@ static void literal_begin(struct imap_session *session)
 	}
 	if (info.sync)
 		net_conn_write_str(session->conn, "+ Ready for literal data\r\n");
+	/* the client may hold the literal back (Nagle) until its "{n}" line
+	   is acknowledged: do not make it wait for a delayed ACK */
+	net_conn_quickack(session->conn);
 	session->in_literal = true;
 	session->literal_left = info.size;
 	if (session->append_stream == NULL)
@@ -484,6 +487,9 @@ static size_t conn_raw(struct net_conn *conn, void *ctx, const unsigned char *da
 		i_panic("imap: literal buffer sized wrong");
 	}
 	session->literal_left -= n;
+	/* the rest of the command (at least its CRLF) may be held back by
+	   the client until these bytes are acknowledged */
+	net_conn_quickack(conn);
 	if (session->literal_left == 0) {
 		session->in_literal = false;
 		net_conn_set_raw(conn, false);

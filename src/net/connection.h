@@ -110,6 +110,11 @@ SSL *net_conn_ssl(const struct net_conn *conn);
 const struct sockaddr *net_conn_peer(const struct net_conn *conn, socklen_t *len_r);
 const char *net_conn_peer_ip(const struct net_conn *conn);
 bool net_conn_peer_is_loopback(const struct net_conn *conn);
+/* Acknowledge what was received now rather than after the kernel's
+   delayed-ACK wait (TCP_QUICKACK; it lasts only until the next reads).
+   For a peer that waits for that ACK before sending more (Nagle), e.g. a
+   client sending an IMAP literal after its "{n+}" line. */
+void net_conn_quickack(struct net_conn *conn);
 /* The underlying socket (for getsockname etc.; do not read or write it). */
 int net_conn_fd(const struct net_conn *conn);
 

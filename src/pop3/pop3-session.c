@@ -63,16 +63,7 @@ void pop3_session_create(struct pop3_server *server, enum tern_listen_kind kind,
 				     set->limits.line_length, &session_callbacks, session);
 	session->tls = implicit_tls;
 	service_session_set_conn(&session->base, session->conn);
-	/* libevent writes at most 16 KiB at a time: without TCP_NODELAY the
-	   tail of a larger RETR waits for the ACK of its head, which a
-	   client that has not got the whole response delays (40 ms on
-	   Linux), for every message past 16 KiB. Replies are whole in the
-	   output buffer before it is written, so no tiny segments follow. */
-	{
-		int one = 1;
-
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	}
+	/* (TCP_NODELAY: net_conn_new() sets it for every protocol) */
 	/* RFC 1939 7: the timestamp APOP digests, a msg-id unique to this
 	   greeting: "<process-ID.clock@hostname>" in spirit */
 	session->timestamp = i_strdup_printf("<%s.%lld@%s>", session->base.id,

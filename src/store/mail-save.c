@@ -3,10 +3,12 @@
  * 6.3.11, RFC 3502, RFC 4315 APPENDUID) and COPY / MOVE (RFC 3501 6.4.7,
  * RFC 6851, RFC 4315 COPYUID).
  *
- * APPEND writes each message to tmp/ and fsyncs it, and builds its cache,
- * all before taking the user's lock; then, in one transaction: raise
- * tern-uidlist, rename every file into cur/ with its UID and flags, fsync
- * cur/, insert the rows, commit. A failure removes every file, so
+ * APPEND writes each message to tmp/ and builds its cache, then makes the
+ * files durable, all before taking the user's lock; then, in one
+ * transaction: raise tern-uidlist, rename every file into cur/ with its UID
+ * and flags, insert the rows, commit; then makes the renames durable. Both
+ * syncs are group commits (mail_store_fs_sync(): one syncfs for every
+ * APPEND in flight). A failure before the commit removes every file, so
  * MULTIAPPEND adds all or nothing.
  *
  * COPY hard-links each file into the destination's cur/ under a new base
@@ -74,7 +76,8 @@ static int write_input(int fd, const struct mail_append_input *in)
 	return ret;
 }
 
-/* tmp/ file, fsynced, with its mtime = INTERNALDATE, and its cache. */
+/* tmp/ file with its mtime = INTERNALDATE, and its cache (made durable
+   by the caller's mail_store_fs_sync()). */
 static int append_prepare(struct mail_user *user, struct arena *arena, const char *dir,
 			  const struct mail_append_input *in, struct append_file *af,
 			  struct mail_error *error)
@@ -88,7 +91,7 @@ static int append_prepare(struct mail_user *user, struct arena *arena, const cha
 	fd = open(af->tmp_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return mail_error_sys(error, "create", af->tmp_path);
-	if (write_input(fd, in) < 0 || fsync(fd) < 0) {
+	if (write_input(fd, in) < 0) {
 		(void)mail_error_sys(error, "write", af->tmp_path);
 		close(fd);
 		return -1;
@@ -140,7 +143,7 @@ int mail_append(struct mail_user *user, const char *folder,
 	uint32_t uidnext;
 	uint64_t modseq;
 	unsigned int i, prepared = 0;
-	bool limit, kw_changed = false;
+	bool limit, kw_changed = false, committed = false;
 	int ret = -1;
 
 	if (count == 0) {
@@ -164,13 +167,16 @@ int mail_append(struct mail_user *user, const char *folder,
 	user_unlock(user);
 	dir = user_folder_dir(user, f.name);
 
-	/* the slow part without the lock: write, fsync, parse */
+	/* the slow part without the lock: write, parse, then make the files
+	   durable, sharing one syncfs with every APPEND running meanwhile */
 	files = i_malloc(sizeof(*files) * count);
 	for (i = 0; i < count; i++) {
 		prepared = i + 1;
 		if (append_prepare(user, arena, dir, &messages[i], &files[i], error_r) < 0)
 			goto out;
 	}
+	if (mail_store_fs_sync(user->store, error_r) < 0)
+		goto out;
 
 	if (user_lock(user, error_r) < 0)
 		goto out;
@@ -228,12 +234,6 @@ int mail_append(struct mail_user *user, const char *folder,
 		}
 		uids_r[i] = uidnext + i;
 	}
-	/* the renames must be durable before APPEND says OK */
-	if (fs_fsync_dir(cur) < 0) {
-		(void)mail_error_sys(error_r, "fsync", cur);
-		free(cur);
-		goto fail;
-	}
 	free(cur);
 	f.uidnext = uidnext + count;
 	f.highestmodseq = modseq;
@@ -251,6 +251,13 @@ int mail_append(struct mail_user *user, const char *folder,
 	user_unlock(user);
 	user_notify(user, f.name, f.id);
 	*uidvalidity_r = f.id;
+	/* the renames durable before APPEND says OK: again one syncfs for
+	   every APPEND that committed meanwhile (the user's lock is not held,
+	   so sessions of one user share it too). Committed files stay even
+	   when this fails: the client retries, at worst a duplicate. */
+	committed = true;
+	if (mail_store_fs_sync(user->store, error_r) < 0)
+		goto out;
 	ret = 0;
 	goto out;
 fail:
@@ -258,7 +265,7 @@ fail:
 	user_unlock(user);
 out:
 	if (files != NULL)
-		append_cleanup(files, prepared, ret < 0);
+		append_cleanup(files, prepared, ret < 0 && !committed);
 	free(files);
 	free(dir);
 	arena_free(&arena);

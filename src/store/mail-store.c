@@ -16,6 +16,7 @@
 #include "tern-limits.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -211,6 +212,9 @@ int mail_store_create(const struct mail_store_settings *set, struct mail_store *
 		TERN_STORE_IDLE_CLOSE;
 	pthread_mutex_init(&store->lock, NULL);
 	pthread_cond_init(&store->reaper_cond, NULL);
+	pthread_mutex_init(&store->sync_lock, NULL);
+	pthread_cond_init(&store->sync_cond, NULL);
+	store->fs_fd = open(store->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	store->users_size = 64;
 	store->users = i_malloc(sizeof(*store->users) * store->users_size);
 	store->hub = mail_hub_new();
@@ -228,6 +232,52 @@ int mail_store_create(const struct mail_store_settings *set, struct mail_store *
 		store->reaper_started = true;
 	}
 	*store_r = store;
+	return 0;
+}
+
+int mail_store_fs_sync(struct mail_store *store, struct mail_error *error_r)
+{
+	uint64_t mine, target;
+	int ret = 0, err = 0;
+
+	if (store->fs_fd < 0) {
+		sync();
+		return 0;
+	}
+	pthread_mutex_lock(&store->sync_lock);
+	mine = ++store->sync_ticket;
+	while (store->sync_done < mine) {
+		if (store->sync_failed_upto >= mine) {
+			err = store->sync_failed_errno;
+			ret = -1;
+			break;
+		}
+		if (store->syncing) {
+			pthread_cond_wait(&store->sync_cond, &store->sync_lock);
+			continue;
+		}
+		/* sync for everyone who asked so far: one writeback and one
+		   journal commit for their files and renames */
+		store->syncing = true;
+		target = store->sync_ticket;
+		pthread_mutex_unlock(&store->sync_lock);
+		ret = syncfs(store->fs_fd);
+		err = errno;
+		pthread_mutex_lock(&store->sync_lock);
+		store->syncing = false;
+		if (ret == 0) {
+			store->sync_done = target;
+		} else {
+			store->sync_failed_upto = target;
+			store->sync_failed_errno = err;
+		}
+		pthread_cond_broadcast(&store->sync_cond);
+	}
+	pthread_mutex_unlock(&store->sync_lock);
+	if (ret < 0) {
+		errno = err;
+		return mail_error_sys(error_r, "syncfs", store->data_dir);
+	}
 	return 0;
 }
 
@@ -253,6 +303,10 @@ void mail_store_destroy(struct mail_store **storep)
 		return;
 	}
 	mail_hub_free(&store->hub);
+	if (store->fs_fd >= 0)
+		close(store->fs_fd);
+	pthread_cond_destroy(&store->sync_cond);
+	pthread_mutex_destroy(&store->sync_lock);
 	pthread_cond_destroy(&store->reaper_cond);
 	pthread_mutex_destroy(&store->lock);
 	free(store->users);

@@ -44,7 +44,21 @@ struct mail_store {
 	pthread_cond_t reaper_cond;
 	bool reaper_started, stopping;
 	char hostname[128];              /* for new Maildir file names */
+
+	/* group commit of new mail (mail_store_fs_sync): one syncfs for every
+	   APPEND that arrives while another one syncs */
+	int fs_fd;                       /* data_dir, on the mail filesystem; -1: fsync instead */
+	pthread_mutex_t sync_lock;
+	pthread_cond_t sync_cond;
+	uint64_t sync_ticket, sync_done, sync_failed_upto;
+	int sync_failed_errno;
+	bool syncing;
 };
+
+/* Make every write and rename done before this call durable: one syncfs
+   shared by all callers that come while another one runs (group commit,
+   as the queue does). 0, or -1 with TEMP. */
+int mail_store_fs_sync(struct mail_store *store, struct mail_error *error_r);
 
 struct mail_user {
 	struct mail_store *store;

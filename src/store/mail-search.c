@@ -93,21 +93,49 @@ static uint32_t fold_char(uint32_t c)
 	return c;
 }
 
-/* Fold UTF-8 text into dest (at most max bytes of output). */
+/* Fold UTF-8 text into dest (at most its max bytes of output). A folded
+   character is never longer in UTF-8 than the one it folds (fold_char),
+   so the room is reserved once; ASCII, most of any mail, goes byte by
+   byte without decoding. */
 static void fold(const char *s, size_t len, buf_t *dest)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	unsigned char *out, *o;
+	size_t room = len;
 
+	if (room > dest->max - dest->used)
+		room = dest->max - dest->used;   /* the bound of TERN_SEARCH_MAX_TEXT */
+	if (room == 0 || (out = buf_reserve(dest, room)) == NULL)
+		return;
+	o = out;
 	while (p < end) {
 		uint32_t c;
-		unsigned char out[4];
-		size_t n = utf8_decode_char(p, (size_t)(end - p), &c);
+		unsigned char enc[4];
+		size_t n;
 
-		p += n;
-		n = utf8_encode_char(fold_char(c), out);
-		if (buf_append(dest, out, n) < 0)
-			return;	/* the bound of TERN_SEARCH_MAX_TEXT: the rest is not searched */
+		if (*p < 0x80) {
+			if ((size_t)(o - out) >= room)
+				break;
+			*o++ = (unsigned char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+			p++;
+			continue;
+		}
+		size_t in = utf8_decode_char(p, (size_t)(end - p), &c);
+
+		p += in;
+		n = utf8_encode_char(fold_char(c), enc);
+		if (n > in) {
+			/* an invalid byte (decoded as U+FFFD, 3 bytes): one '?',
+			   which no valid search string's character equals */
+			enc[0] = '?';
+			n = 1;
+		}
+		if ((size_t)(o - out) + n > room)
+			break;   /* the bound: the rest is not searched */
+		memcpy(o, enc, n);
+		o += n;
 	}
+	buf_commit(dest, (size_t)(o - out));
 }
 
 static const char *fold_str(struct arena *arena, const char *s, size_t len, size_t *len_r)

@@ -32,6 +32,7 @@ struct snode {
 	const char *str;               /* keyword, or the case-folded needle */
 	size_t str_len;
 	const char *field;             /* HEADER */
+	bool plain;                    /* HEADER: the needle is ASCII without whitespace */
 	int64_t day;
 	uint64_t number;
 };
@@ -220,6 +221,13 @@ static int compile(struct search_ctx *ctx, const struct mail_search_arg *arg, un
 		n->field = arena_strdup(ctx->arena, arg->value.header.field);
 		n->str = fold_str(ctx->arena, arg->value.header.value,
 				  strlen(arg->value.header.value), &n->str_len);
+		n->plain = n->str_len > 0;
+		for (size_t i = 0; i < n->str_len; i++) {
+			unsigned char ch = (unsigned char)n->str[i];
+
+			if (ch >= 0x80 || ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n')
+				n->plain = false;
+		}
 		ctx->need_header = true;
 		break;
 	case MAIL_SEARCH_BODY:
@@ -240,6 +248,42 @@ static int compile(struct search_ctx *ctx, const struct mail_search_arg *arg, un
 }
 
 /* ---- evaluating ---- */
+
+/* Can a header block be known not to hold an ASCII needle without
+   parsing it? When it has no encoded word ("=?") and no 8-bit byte, every
+   decoded field value is a piece of its bytes (unfolding only drops CRLFs
+   before whitespace, and the needle has none), so a case-insensitive miss
+   in the raw block is a miss in every field. Most messages of a large
+   folder are decided here, without a parse. */
+static bool raw_header_lacks(const unsigned char *h, size_t len, const char *needle,
+			     size_t nlen)
+{
+	unsigned char first = (unsigned char)needle[0];
+	unsigned char up = first >= 'a' && first <= 'z' ? (unsigned char)(first - 32) : first;
+	size_t i, j;
+
+	if (len < nlen)
+		return true;
+	for (i = 0; i < len; i++) {
+		if (h[i] >= 0x80 || (h[i] == '=' && i + 1 < len && h[i + 1] == '?'))
+			return false;
+	}
+	for (i = 0; i + nlen <= len; i++) {
+		if (h[i] != first && h[i] != up)
+			continue;
+		for (j = 1; j < nlen; j++) {
+			unsigned char c = h[i + j];
+
+			if (c >= 'A' && c <= 'Z')
+				c += 32;
+			if (c != (unsigned char)needle[j])
+				break;
+		}
+		if (j == nlen)
+			return false;
+	}
+	return true;
+}
 
 static int64_t day_of(time_t t, int tz_offset_min)
 {
@@ -377,6 +421,9 @@ static enum tri eval(struct search_ctx *ctx, const struct snode *n)
 	case MAIL_SEARCH_MODSEQ:
 		return r->modseq >= n->number ? TRI_YES : TRI_NO;
 	case MAIL_SEARCH_HEADER:
+		if (n->plain && ctx->rec->header != NULL &&
+		    raw_header_lacks(ctx->rec->header, ctx->rec->header_size, n->str, n->str_len))
+			return TRI_NO;
 		if (!header_parse(ctx))
 			return TRI_MAYBE;	/* not cached: from the file */
 		return header_match(ctx, &ctx->header, n) ? TRI_YES : TRI_NO;

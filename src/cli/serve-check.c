@@ -6,7 +6,9 @@
  */
 #include "serve-check.h"
 #include "cli.h"
+#include "dkim-keys.h"
 #include "privileges.h"
+#include "psl.h"
 #include "settings.h"
 #include "tls.h"
 
@@ -146,6 +148,37 @@ static bool searchable_by(const struct stat *st, uid_t uid, gid_t gid)
 	return (st->st_mode & S_IXOTH) != 0;
 }
 
+/* May uid (with primary gid) read the file st? The same approximation. */
+static bool readable_by(const struct stat *st, uid_t uid, gid_t gid)
+{
+	if (uid == 0)
+		return true;
+	if (st->st_uid == uid)
+		return (st->st_mode & S_IRUSR) != 0;
+	if (st->st_gid == gid)
+		return (st->st_mode & S_IRGRP) != 0;
+	return (st->st_mode & S_IROTH) != 0;
+}
+
+/* The directory of path (a copy) that uid cannot pass through, or NULL. */
+static char *unsearchable_parent(const char *path, uid_t uid, gid_t gid)
+{
+	char *copy, *slash;
+	struct stat st;
+
+	if (path[0] != '/')
+		return NULL;
+	copy = i_strdup(path);
+	for (slash = strchr(copy + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (stat(copy, &st) == 0 && S_ISDIR(st.st_mode) && !searchable_by(&st, uid, gid))
+			return copy;
+		*slash = '/';
+	}
+	i_free(copy);
+	return NULL;
+}
+
 /* After dropping root, the server's user must still reach data_dir:
    every directory above it must let that user through. */
 static void check_path_reachable(struct check_ctx *ctx, const char *path)
@@ -275,6 +308,75 @@ static void check_tls(struct check_ctx *ctx)
 	}
 }
 
+/* Sender authentication (docs/msgauth.md) reads at start, as the server's
+   user: the Public Suffix List that DMARC needs. A missing one would stop
+   tern serve after data_dir and the self-signed pair were made. */
+static void check_psl(struct check_ctx *ctx)
+{
+	const struct tern_settings *set = ctx->set;
+	const char *path = set->dmarc_public_suffix_list, *error;
+	struct psl *psl;
+	struct stat st;
+	char *dir;
+
+	if (!set->dmarc_verify || settings_key_failed(set, "dmarc.verify") ||
+	    settings_key_failed(set, "dmarc.public_suffix_list"))
+		return;
+	if ((psl = psl_load(path, &error)) == NULL) {
+		problem(ctx, true, "dmarc.public_suffix_list", 0, "dmarc.public_suffix_list: %s "
+			"(DMARC needs it: Debian's publicsuffix package installs %s; or set "
+			"[dmarc] verify = false)", error, PSL_DEFAULT_PATH);
+		return;
+	}
+	psl_free(&psl);
+	/* read again after root is dropped (msgauth_context_new()) */
+	if (!ctx->server_user_known || ctx->uid == 0)
+		return;
+	if ((dir = unsearchable_parent(path, ctx->uid, ctx->gid)) != NULL) {
+		problem(ctx, true, "dmarc.public_suffix_list", 0, "dmarc.public_suffix_list: user %s "
+			"cannot read %s once root is dropped: %s is closed to it", set->user, path,
+			dir);
+		i_free(dir);
+	} else if (stat(path, &st) == 0 && !readable_by(&st, ctx->uid, ctx->gid)) {
+		problem(ctx, true, "dmarc.public_suffix_list", 0, "dmarc.public_suffix_list: user %s "
+			"cannot read %s once root is dropped (mode %04o, owner uid %u)", set->user,
+			path, (unsigned int)(st.st_mode & 07777), (unsigned int)st.st_uid);
+	}
+}
+
+/* [dkim] sign with a local domain that has no key: its mail leaves
+   unsigned (not a mistake, but the first thing a receiver's DMARC check
+   holds against it). A data_dir we may not read is not looked into. */
+static void check_dkim_keys(struct check_ctx *ctx)
+{
+	const struct tern_settings *set = ctx->set;
+	struct dkim_key_file *files;
+	unsigned int i, count;
+	const char *error;
+	buf_t missing;
+
+	if (!set->dkim_sign || set->dev || settings_key_failed(set, "dkim.sign") ||
+	    settings_key_failed(set, "domains") || settings_key_failed(set, "data_dir"))
+		return;
+	buf_init(&missing, BUF_MAX_UNLIMITED);
+	for (i = 0; i < set->domains_count; i++) {
+		if (dkim_key_files(set->data_dir, set->domains[i], &files, &count, &error) < 0)
+			continue;
+		dkim_key_files_free(files, count);
+		if (count > 0)
+			continue;
+		/* the buffer has no limit: appending cannot fail */
+		if ((missing.used > 0 && buf_append_str(&missing, ", ") < 0) ||
+		    buf_append_str(&missing, set->domains[i]) < 0)
+			i_panic("serve check: dkim domains");
+	}
+	if (missing.used > 0)
+		problem(ctx, false, "dkim.sign", 0, "dkim.sign: no DKIM key for %s: mail from there "
+			"leaves unsigned, which DMARC checks elsewhere hold against it (tern dkim "
+			"keygen DOMAIN, then publish the record it prints)", buf_str(&missing));
+	buf_free(&missing);
+}
+
 /* Bind every configured listener for a moment, all at once (so that the
    same address twice is found too), as the listener layer does. */
 static void check_listeners(struct check_ctx *ctx)
@@ -385,6 +487,8 @@ unsigned int serve_check_run(struct serve_check *check, const struct tern_settin
 	check_postmaster(&ctx);
 	check_data_dir(&ctx);
 	check_tls(&ctx);
+	check_psl(&ctx);
+	check_dkim_keys(&ctx);
 	check_listeners(&ctx);
 	check_consistency(&ctx);
 	return check->error_count;

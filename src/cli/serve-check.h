@@ -8,7 +8,8 @@
  * Everything `tern serve` will use, checked before it creates anything
  * (issue 9 "Checking and starting"), and all `tern serve --check` does:
  * the user to run as, the administrator's address, data_dir, the TLS
- * certificate and key, the listeners (bound for a moment and let go), and
+ * certificate and key, what sender authentication reads (the Public Suffix
+ * List; DKIM keys of the local domains), the listeners (bound for a moment and let go), and
  * settings that are valid one by one but wrong together. Nothing is
  * created or changed: no directory, no file, no database.
  *

@@ -154,6 +154,73 @@ def test_start_checks_before_creating_anything(tern_bin, tmp_path):
     assert not data.exists()
 
 
+def test_check_sender_authentication_files(tern_bin, tmp_path):
+    """What SPF/DKIM/DMARC read at start is checked too: a missing Public
+    Suffix List stops --check and tern serve before anything is made (it
+    used to stop tern serve after data_dir and a self-signed pair were
+    made); a local domain without a DKIM key is a warning until
+    `tern dkim keygen` makes one."""
+    conf = tmp_path / "c.toml"
+    text = (base_config(tmp_path) + 'domains = ["example.test", "other.test"]\n'
+            '[listen]\nsmtp = ["127.0.0.1:%d"]\n' % free_port())
+    psl_line = text.count("\n") + 2
+    conf.write_text(text + f'[dmarc]\npublic_suffix_list = "{tmp_path}/no-psl.dat"\n')
+    for args in (["--check"], []):
+        res = tern(tern_bin, "serve", "-c", str(conf), *args, cwd=tmp_path)
+        assert res.returncode == 1, res.stderr
+        assert re.search(rf"^tern serve: {re.escape(str(conf))}:{psl_line}: "
+                         rf"dmarc\.public_suffix_list: {re.escape(str(tmp_path))}/no-psl\.dat: "
+                         r"No such file or directory \(DMARC needs it", res.stderr,
+                         re.M), res.stderr
+        assert "1 problem, not started" in res.stderr
+        assert "serve started" not in res.stderr
+        assert not (tmp_path / "data").exists()
+    # DMARC off: the list is not needed
+    conf.write_text(text + f'[dmarc]\nverify = false\npublic_suffix_list = "{tmp_path}/no"\n')
+    res = tern(tern_bin, "serve", "-c", str(conf), "--check", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    # the default list; no key yet for either domain
+    conf.write_text(text)
+    res = tern(tern_bin, "serve", "-c", str(conf), "--check", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert re.search(rf"^tern serve: warning: {re.escape(str(conf))}: dkim\.sign: no DKIM key "
+                     r"for example\.test, other\.test: .*tern dkim keygen", res.stderr,
+                     re.M), res.stderr
+    made = tern(tern_bin, "dkim", "keygen", "-c", str(conf), "example.test", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    res = tern(tern_bin, "serve", "-c", str(conf), "--check", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert re.search(r"dkim\.sign: no DKIM key for other\.test: ", res.stderr), res.stderr
+    # [dkim] sign = false: nothing to say
+    conf.write_text(text + "[dkim]\nsign = false\n")
+    res = tern(tern_bin, "serve", "-c", str(conf), "--check", cwd=tmp_path)
+    assert res.returncode == 0 and "dkim" not in res.stderr, res.stderr
+
+
+@needs_root
+def test_check_public_suffix_list_unreadable_by_user(tern_bin):
+    """The list is read after root is dropped: a copy only root may read
+    is refused by --check as root, naming the user and the mode."""
+    top = public_dir()
+    try:
+        psl = top / "psl.dat"
+        shutil.copy("/usr/share/publicsuffix/public_suffix_list.dat", psl)
+        psl.chmod(0o600)
+        conf = top / "c.toml"
+        conf.write_text(f'hostname = "mx.example.test"\npostmaster = "{ADMIN}"\n'
+                        f'data_dir = "{top}/data"\nuser = "nobody"\n'
+                        f'[dmarc]\npublic_suffix_list = "{psl}"\n')
+        res = tern(tern_bin, "serve", "-c", str(conf), "--check", cwd=top)
+        assert res.returncode == 1
+        assert re.search(r"c\.toml:6: dmarc\.public_suffix_list: user nobody cannot read "
+                         r".*psl\.dat once root is dropped \(mode 0600", res.stderr), res.stderr
+        psl.chmod(0o644)
+        res = tern(tern_bin, "serve", "-c", str(conf), "--check", cwd=top)
+        assert res.returncode == 0, res.stderr
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
 def test_unprivileged_port_25_says_how(tern_bin, tmp_path):
     """Binding a port below 1024 without the right: the error says to start
     as root with user, or to give the capability."""

@@ -375,6 +375,16 @@ static void check_dkim_keys(struct check_ctx *ctx)
 			"leaves unsigned, which DMARC checks elsewhere hold against it (tern dkim "
 			"keygen DOMAIN, then publish the record it prints)", buf_str(&missing));
 	buf_free(&missing);
+	/* an ARC sealing domain of its own (the default, the first local
+	   domain, was looked at above) seals with that domain's keys */
+	if (set->arc_seal && set->arc_domain[0] != '\0' && !settings_key_failed(set, "arc.domain") &&
+	    dkim_key_files(set->data_dir, set->arc_domain, &files, &count, &error) == 0) {
+		dkim_key_files_free(files, count);
+		if (count == 0)
+			problem(ctx, false, "arc.domain", 0, "arc.domain: no DKIM key for %s: forwarded "
+				"mail leaves without an ARC seal (tern dkim keygen %s)", set->arc_domain,
+				set->arc_domain);
+	}
 }
 
 /* Bind every configured listener for a moment, all at once (so that the

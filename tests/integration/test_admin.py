@@ -191,6 +191,12 @@ def test_check_sender_authentication_files(tern_bin, tmp_path):
     res = tern(tern_bin, "serve", "-c", str(conf), "--check", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert re.search(r"dkim\.sign: no DKIM key for other\.test: ", res.stderr), res.stderr
+    # a sealing domain of its own needs its own key
+    conf.write_text(text + '[arc]\ndomain = "seal.test"\n')
+    res = tern(tern_bin, "serve", "-c", str(conf), "--check", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert re.search(rf"c\.toml:{psl_line}: arc\.domain: no DKIM key for seal\.test: ",
+                     res.stderr), res.stderr
     # [dkim] sign = false: nothing to say
     conf.write_text(text + "[dkim]\nsign = false\n")
     res = tern(tern_bin, "serve", "-c", str(conf), "--check", cwd=tmp_path)

@@ -27,6 +27,53 @@ static void print_domain(const char *domain, bool from_config, void *ctx)
 	printf("%s%s\n", domain, from_config ? " (config)" : "");
 }
 
+/* user del: the aliases that list the deleted address among their targets */
+struct alias_scan {
+	const char *target;
+	struct arena *arena;
+	const char **aliases;
+	unsigned int count, alloc;
+};
+
+static void find_alias_target(const char *alias, const char *target, void *ctx)
+{
+	struct alias_scan *scan = ctx;
+
+	if (i_strcasecmp(target, scan->target) != 0)
+		return;
+	if (scan->count == scan->alloc) {
+		scan->alloc = scan->alloc == 0 ? 8 : scan->alloc * 2;
+		scan->aliases = i_realloc(scan->aliases, sizeof(*scan->aliases) * scan->alloc);
+	}
+	scan->aliases[scan->count++] = arena_strdup(scan->arena, alias);
+}
+
+/* After user del: what still points at the address that is gone (issue 9:
+   an alias must not lead to a mailbox nobody owns), said as warnings. */
+static void warn_dangling(const struct tern_settings *set, struct accounts *acc,
+			  const char *address)
+{
+	struct alias_scan scan;
+	const char *error;
+	unsigned int i;
+
+	memset(&scan, 0, sizeof(scan));
+	scan.target = address;
+	scan.arena = arena_new(0);
+	if (accounts_alias_list(acc, find_alias_target, &scan, &error) == 0) {
+		for (i = 0; i < scan.count; i++)
+			fprintf(stderr, "tern: warning: alias %s still lists %s, which no longer "
+				"exists (tern alias del %s %s)\n", scan.aliases[i], address,
+				scan.aliases[i], address);
+	}
+	if (set->postmaster[0] != '\0' && i_strcasecmp(set->postmaster, address) == 0)
+		fprintf(stderr, "tern: warning: %s is the postmaster of %s: mail to postmaster@ "
+			"and root gets 451 until it exists again or postmaster names another "
+			"address\n", address, set->config_path != NULL ? set->config_path : "--dev");
+	free(scan.aliases);
+	arena_free(&scan.arena);
+}
+
 /* Returned by a subcommand runner for bad usage. */
 #define RUN_USAGE (-2)
 
@@ -158,6 +205,7 @@ static int run_user(const struct tern_settings *set, struct accounts *acc, const
 			return -1;
 		printf("deleted %s (its mail stays in %s/mail until you remove it)\n", argv[2],
 		       set->data_dir);
+		warn_dangling(set, acc, argv[2]);
 		return 0;
 	}
 	return RUN_USAGE;
@@ -237,6 +285,11 @@ static int run_domain(const struct tern_settings *set, struct accounts *acc, con
 	if (strcmp(sub, "list") == 0)
 		return accounts_domain_list(acc, print_domain, NULL, error_r);
 	if (strcmp(sub, "add") == 0) {
+		/* nothing to add: said, so that the administrator is not misled */
+		if (accounts_domain_is_local(acc, argv[2])) {
+			printf("%s is a local domain already\n", argv[2]);
+			return 0;
+		}
 		if (accounts_domain_add(acc, argv[2], error_r) < 0)
 			return -1;
 		printf("added domain %s\n", argv[2]);

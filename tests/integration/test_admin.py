@@ -371,11 +371,21 @@ def test_commands_say_what_they_did(servers):
     assert res.stdout == "deleted alias team@example.test\n"
     res = srv.add_domain("other.test")
     assert res.stdout == "added domain other.test\n"
+    # nothing to add: said so, not "added"
+    assert srv.add_domain("Other.test").stdout == "Other.test is a local domain already\n"
+    assert srv.add_domain("example.test").stdout == "example.test is a local domain already\n"
     res = srv.cli("domain", "del", args=["other.test"])
     assert res.stdout == "deleted domain other.test\n"
+    # deleting an account that an alias (or the postmaster key) still names
+    srv.add_alias("team@example.test", ALICE, BOB)
     res = srv.del_user(BOB)
     assert res.stdout.startswith(f"deleted {BOB} ")
+    assert res.stderr == (f"tern: warning: alias team@example.test still lists {BOB}, which no "
+                          f"longer exists (tern alias del team@example.test {BOB})\n")
     assert srv.cli("user", "list").stdout == f"{ALICE}\n"
+    srv.add_user(ADMIN, "pw")
+    res = srv.del_user(ADMIN)
+    assert f"tern: warning: {ADMIN} is the postmaster of {srv.config}" in res.stderr
 
 
 # --- aliases that lead nowhere --------------------------------------------------

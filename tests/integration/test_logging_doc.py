@@ -1,0 +1,77 @@
+"""docs/logging.md lists every event tern logs (issue 9: "docs/ explains the
+log format and lists the events"). The events are read from the sources:
+every log_info/log_warning/log_error/log_debug call's tag and the words its
+format starts with; each must have a row of the table in docs/logging.md
+with its tag and those words, so that a new event without a line in the
+docs fails here."""
+import pathlib
+import re
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CALL = re.compile(r'\blog_(info|warning|error|debug)\(\s*("([a-z0-9-]+)"|[^,"]+?)\s*,\s*'
+                  r'"((?:[^"\\]|\\.)*)"', re.S)
+# protocol servers: the service layer logs with the protocol's tag
+PROTOCOLS = {"smtp", "imap", "pop3"}
+
+
+def logged_events():
+    """(tag, event words, file:line) of every log call; tag None for a tag
+    that is an expression (a protocol's name)."""
+    events = []
+    for path in sorted((ROOT / "src").rglob("*.c")):
+        text = path.read_text(errors="replace")
+        for m in CALL.finditer(text):
+            words = []
+            for w in m.group(4).split(" "):
+                if "=" in w or "%" in w:
+                    # an event that is only key=value pairs: its first key
+                    if not words and "=" in w and not w.startswith("%"):
+                        words.append(w.split("=")[0] + "=")
+                    break
+                words.append(w)
+            where = f"{path.relative_to(ROOT)}:{text.count(chr(10), 0, m.start()) + 1}"
+            events.append((m.group(3), " ".join(words), where))
+    return events
+
+
+def doc_rows():
+    """(set of tags, event text without backticks) of the events table."""
+    rows = []
+    text = (ROOT / "docs/logging.md").read_text()
+    section = text.split("## The events", 1)[1]
+    for line in section.splitlines():
+        if not line.startswith("| ") or line.startswith("| tag ") or line.startswith("|---"):
+            continue
+        # cells are split on " | " (a | inside an event is written without spaces)
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        tags = {t.strip() for t in cells[0].split(",")}
+        rows.append((tags, cells[1].replace("`", "")))
+    return rows
+
+
+def test_the_scan_finds_the_events():
+    """The scan itself works: it finds the events everyone knows."""
+    found = {(tag, words) for tag, words, _ in logged_events()}
+    for event in [("smtp", "accepted"), ("serve", "started"), ("deliver", "delivered"),
+                  (None, "auth throttled"), ("maildrop", "file=")]:
+        assert event in found, event
+    assert len(found) > 100
+
+
+def test_every_event_is_in_docs_logging():
+    rows = doc_rows()
+    assert len(rows) > 20
+    missing = []
+    for tag, words, where in logged_events():
+        wanted = PROTOCOLS if tag is None else {tag}
+        if not any(wanted <= tags and words in event for tags, event in rows):
+            missing.append(f"{where}: {tag or '|'.join(sorted(PROTOCOLS))} '{words}'")
+    assert not missing, "events missing from docs/logging.md:\n" + "\n".join(missing)
+
+
+def test_every_tag_is_named_in_the_format_section():
+    text = (ROOT / "docs/logging.md").read_text()
+    tag_line = re.search(r"\*\*Tag\*\*:(.*?)\n- ", text, re.S).group(1)
+    named = set(re.findall(r"`([a-z0-9-]+)`", tag_line))
+    tags = {tag for tag, _, _ in logged_events() if tag is not None}
+    assert tags <= named, sorted(tags - named)

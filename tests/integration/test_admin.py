@@ -298,8 +298,12 @@ HELP_CASES = [
     ["queue", "--help"], ["queue", "list", "--help"], ["queue", "flush", "--help"],
     ["queue", "del", "--help"],
     ["sendmail", "--help"], ["sendmail", "-t", "--help"],
-    ["mailbox", "--help"], ["mailbox", "rebuild", "--help"],
-    ["msg", "--help"], ["msg", "inspect", "--help"],
+    ["mailbox", "--help"], ["mailbox", "rebuild", "--help"], ["mailbox", "list", "--help"],
+    ["msg", "--help"], ["msg", "inspect", "--help"], ["msg", "bodystructure", "--help"],
+    ["msg", "envelope", "--help"],
+    ["domain", "del", "--help"], ["domain", "list", "--help"], ["alias", "list", "--help"],
+    ["dkim", "--help"], ["dkim", "keygen", "--help"], ["dkim", "keygen", "example.test", "-h"],
+    ["dkim", "show", "--help"], ["dkim", "check", "--help"],
 ]
 
 
@@ -320,7 +324,8 @@ def test_top_level_usage_lists_everything(tern_bin, tmp_path):
                   "user list", "alias add ALIAS TARGET", "alias del", "alias list",
                   "domain add|del DOMAIN", "domain list", "queue list [--json]", "queue flush",
                   "queue del ID", "mailbox rebuild", "mailbox list", "sendmail [OPTIONS]",
-                  "msg inspect", "-c FILE", "--dev", "--help", "TERN_CONFIG",
+                  "msg inspect", "dkim keygen DOMAIN", "dkim show|check DOMAIN",
+                  "-c FILE", "--dev", "--help", "TERN_CONFIG",
                   "/etc/tern/tern.toml"):
         assert words in out, words
     # aligned: every description starts in one column

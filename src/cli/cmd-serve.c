@@ -7,8 +7,9 @@
  * anything is wrong), prepare data_dir, make the event loop, bind the
  * listeners (as root, for ports below 1024), read a configured TLS pair
  * (as root: the key need not be the server user's to read), drop to the
- * configured user, then open what lives in data_dir (so its files belong
- * to that user): the self-signed pair, the queue, accounts, the delivery
+ * configured user, take the lock on data_dir/tern.pid (one server per
+ * data_dir), then open what lives in data_dir (so its files belong to
+ * that user): the self-signed pair, the queue, accounts, the delivery
  * threads; then serve.
  *
  * Stopping (SIGTERM/SIGINT): stop accepting, let sessions in a transaction
@@ -168,6 +169,7 @@ static int serve_settings(const char *config_path, bool dev, bool check_only,
 	}
 	name = set->config_path != NULL ? set->config_path : "--dev defaults";
 	serve_check_init(&check);
+	check.starting = !check_only;
 	errors += serve_check_run(&check, set, geteuid() == 0);
 	if (check.error_count > 0)
 		cli_print_errors("tern serve: ", buf_str(&check.errors));
@@ -825,19 +827,21 @@ int cmd_serve(int argc, char **argv)
 		serve_cleanup(&serve);
 		return 1;
 	}
-	if (serve_open_stores(&serve, &error) < 0) {
-		fprintf(stderr, "tern serve: %s\n", error);
-		serve_cleanup(&serve);
-		return 1;
-	}
 	serve.flush_event = evsignal_new(net_loop_base(serve.loop), SIGUSR1, serve_flush, &serve);
 	if (serve.flush_event == NULL || event_add(serve.flush_event, NULL) < 0) {
 		fprintf(stderr, "tern serve: cannot handle SIGUSR1\n");
 		serve_cleanup(&serve);
 		return 1;
 	}
-	/* only now: the pid file tells others they may send SIGUSR1 */
+	/* the lock on data_dir before the queue and the delivery threads (a
+	   second server that slipped past the check stops here, having
+	   touched nothing); with SIGUSR1 handled, others may signal us now */
 	if (serve_pidfile(&serve, &error) < 0) {
+		fprintf(stderr, "tern serve: %s\n", error);
+		serve_cleanup(&serve);
+		return 1;
+	}
+	if (serve_open_stores(&serve, &error) < 0) {
 		fprintf(stderr, "tern serve: %s\n", error);
 		serve_cleanup(&serve);
 		return 1;

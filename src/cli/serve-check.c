@@ -493,6 +493,18 @@ unsigned int serve_check_run(struct serve_check *check, const struct tern_settin
 	ctx.as_root = as_root;
 	/* a server already running here holds its ports: not a mistake */
 	ctx.running_pid = settings_key_failed(set, "data_dir") ? 0 : cli_server_pid(set);
+	/* Two servers on one data_dir would both run its queue: the second
+	   must stop here, before it opens anything (serve_pidfile() would
+	   find the lock only after the delivery threads had started). */
+	if (check->starting && ctx.running_pid != 0) {
+		if (ctx.running_pid > 0)
+			problem(&ctx, true, "data_dir", 0, "data_dir %s: another tern serve runs on "
+				"it (pid %d): stop it first, or reload it with SIGHUP",
+				set->data_dir, ctx.running_pid);
+		else
+			problem(&ctx, true, "data_dir", 0, "data_dir %s: another tern serve runs on "
+				"it (its tern.pid is locked): stop it first", set->data_dir);
+	}
 	check_user(&ctx);
 	check_postmaster(&ctx);
 	check_data_dir(&ctx);

@@ -25,6 +25,10 @@ struct serve_check {
 	buf_t errors;            /* one problem a line */
 	buf_t warnings;
 	unsigned int error_count, warning_count;
+	/* set by the caller before serve_check_run(): tern serve is about to
+	   start (not --check), so a server already running on data_dir is an
+	   error, not a note */
+	bool starting;
 };
 
 void serve_check_init(struct serve_check *check);

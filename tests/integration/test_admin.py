@@ -227,6 +227,38 @@ def test_check_public_suffix_list_unreadable_by_user(tern_bin):
         shutil.rmtree(top, ignore_errors=True)
 
 
+def test_second_server_on_one_data_dir_is_refused_before_it_opens_anything(servers, tmp_path):
+    """Two servers on one data_dir would both run its queue: the second is
+    refused by the checks, before it binds, opens the queue or starts a
+    delivery thread; --check beside the running server is still fine."""
+    srv = servers.make(users={ALICE: "pw"})
+    srv.start()
+    other = tmp_path / "other.toml"
+    other.write_text(re.sub(r"127\.0\.0\.1:\d+", lambda m: f"127.0.0.1:{free_port()}",
+                            srv.config.read_text()))
+    res = tern(srv.tern_bin, "serve", "-c", str(other), cwd=tmp_path)
+    assert res.returncode == 1
+    data = re.escape(str(srv.data_dir))
+    assert re.search(rf"^tern serve: {re.escape(str(other))}:\d+: data_dir {data}: "
+                     rf"another tern serve runs on it \(pid {srv.proc.pid}\)", res.stderr,
+                     re.M), res.stderr
+    for event in ("listening", "queue scanned", "serve started"):
+        assert event not in res.stderr
+    # --check may run beside it (systemd's ExecStartPre, an administrator)
+    res = tern(srv.tern_bin, "serve", "-c", str(other), "--check", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    res = tern(srv.tern_bin, "serve", "-c", str(srv.config), "--check", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert f"probably by the tern serve that runs on this data_dir (pid {srv.proc.pid})" \
+        in res.stderr
+    # the first one is unharmed: its lock, its pid file, its mail
+    assert srv.alive()
+    assert (srv.data_dir / "tern.pid").read_text().strip() == str(srv.proc.pid)
+    with smtplib.SMTP(srv.host, srv.port("smtp"), timeout=30) as c:
+        c.sendmail("someone@remote.test", [ALICE], make_message(to=ALICE))
+    srv.wait_messages(ALICE, 1)
+
+
 def test_unprivileged_port_25_says_how(tern_bin, tmp_path):
     """Binding a port below 1024 without the right: the error says to start
     as root with user, or to give the capability."""

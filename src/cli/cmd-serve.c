@@ -711,6 +711,15 @@ static void serve_reload(void *ctx)
 	char *error;
 
 	serve_reload_tls(serve);
+	/* A config only root may read (it may hold the smarthost password)
+	   was read as root at start; the server's user cannot check it now,
+	   which is no mistake of the file: say so, not "invalid". */
+	if (serve->set->config_path != NULL && access(serve->set->config_path, R_OK) < 0 &&
+	    errno == EACCES) {
+		log_warning("serve", "reload config=unreadable path=%s error=%s checked=no",
+			    log_str(serve->set->config_path), log_str(strerror(EACCES)));
+		return;
+	}
 	/* Re-read to report mistakes early; running with changed settings
 	   needs a restart (listeners and the user are fixed at start). */
 	if (settings_load(serve->set->config_path, serve->set->dev, &set, &error) < 0) {

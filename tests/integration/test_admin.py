@@ -572,6 +572,18 @@ def test_tls_key_read_as_root_and_reloaded_on_sighup(tern_bin):
             wait_until(lambda: "reload tls=" in srv.log()[mark:], what="the reload")
             assert "reload tls=reloaded" in srv.log()[mark:], srv.log()[mark:]
             assert served_cert(srv) == der_of(cert)
+            # the config itself: readable by the server's user, checked
+            assert "reload checked config=" in srv.log()[mark:], srv.log()[mark:]
+            # root's alone (read as root at start): not checked, and not
+            # called invalid either
+            srv.config.chmod(0o600)
+            mark = len(srv.log())
+            srv.proc.send_signal(signal.SIGHUP)
+            wait_until(lambda: "reload config=" in srv.log()[mark:], what="the reload")
+            assert re.search(r"serve level=warning reload config=unreadable path=\S+tern\.toml "
+                             r'error="Permission denied" checked=no', srv.log()[mark:])
+            assert "invalid" not in srv.log()[mark:]
+            assert srv.alive()
         finally:
             assert srv.stop() == 0
     finally:

@@ -1,9 +1,14 @@
-"""docs/logging.md lists every event tern logs (issue 9: "docs/ explains the
-log format and lists the events"). The events are read from the sources:
-every log_info/log_warning/log_error/log_debug call's tag and the words its
-format starts with; each must have a row of the table in docs/logging.md
-with its tag and those words, so that a new event without a line in the
-docs fails here."""
+"""The documentation keeps up with the code (issue 9: docs/ lists the log
+events; the man pages and docs/config.md describe the config).
+
+- docs/logging.md lists every event tern logs. The events are read from the
+  sources: every log_info/log_warning/log_error/log_debug call's tag and the
+  words its format starts with; each must have a row of the table in
+  docs/logging.md with its tag and those words.
+- tern.toml(5) and docs/config.md name every config key of the key table
+  in src/base/settings.c, in its section.
+
+So a new event or key without its line in the docs fails here."""
 import pathlib
 import re
 
@@ -75,3 +80,48 @@ def test_every_tag_is_named_in_the_format_section():
     named = set(re.findall(r"`([a-z0-9-]+)`", tag_line))
     tags = {tag for tag, _, _ in logged_events() if tag is not None}
     assert tags <= named, sorted(tags - named)
+
+
+# --- config keys ----------------------------------------------------------------
+
+def config_keys():
+    """(section, key) of every entry of settings.c's key table ("" = top level)."""
+    src = (ROOT / "src/base/settings.c").read_text()
+    return re.findall(r'\{ "([a-z0-9_]*)", "([a-z0-9_]+)", KEY_', src)
+
+
+def sections(text, heading):
+    """{heading line: its text} for each heading matched by the regex."""
+    parts = re.split(rf"^({heading}.*)$", text, flags=re.M)
+    return {parts[i]: parts[i + 1] for i in range(1, len(parts) - 1, 2)}
+
+
+def documented(section, key, text, parts, top_heading):
+    word = rf"(?<![a-z0-9_.]){re.escape(key)}(?![a-z0-9_])"
+    if section == "":
+        return any(top_heading in h and re.search(word, body) for h, body in parts.items())
+    if re.search(rf"(?<![a-z0-9_]){re.escape(section)}\.{re.escape(key)}(?![a-z0-9_])", text):
+        return True
+    return any(f"[{section}]" in h and re.search(word, body) for h, body in parts.items())
+
+
+def test_the_key_table_is_read():
+    keys = config_keys()
+    assert ("", "postmaster") in keys and ("listen", "pop3s") in keys
+    assert ("srs", "max_age") in keys and len(keys) > 50
+
+
+def test_man_page_names_every_key():
+    text = (ROOT / "man/tern.toml.5").read_text().replace("\\-", "-").replace("\\_", "_")
+    parts = sections(text, r"\.SH ")
+    missing = [f"{s}.{k}" if s else k for s, k in config_keys()
+               if not documented(s, k, text, parts, "TOP-LEVEL KEYS")]
+    assert not missing, "keys missing from man/tern.toml.5: " + ", ".join(missing)
+
+
+def test_config_md_names_every_key():
+    text = (ROOT / "docs/config.md").read_text()
+    parts = sections(text, r"### ")
+    missing = [f"{s}.{k}" if s else k for s, k in config_keys()
+               if not documented(s, k, text, parts, "Top level")]
+    assert not missing, "keys missing from docs/config.md: " + ", ".join(missing)

@@ -7,10 +7,12 @@ events; the man pages and docs/config.md describe the config).
   docs/logging.md with its tag and those words.
 - tern.toml(5) and docs/config.md name every config key of the key table
   in src/base/settings.c, in its section.
+- tern(8)'s SYNOPSIS names every command and subcommand of `tern --help`.
 
 So a new event or key without its line in the docs fails here."""
 import pathlib
 import re
+import subprocess
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CALL = re.compile(r'\blog_(info|warning|error|debug)\(\s*("([a-z0-9-]+)"|[^,"]+?)\s*,\s*'
@@ -125,3 +127,46 @@ def test_config_md_names_every_key():
     missing = [f"{s}.{k}" if s else k for s, k in config_keys()
                if not documented(s, k, text, parts, "Top level")]
     assert not missing, "keys missing from docs/config.md: " + ", ".join(missing)
+
+
+# --- commands -------------------------------------------------------------------
+
+def command_words(entries):
+    """{"user add", "dkim show", "serve", ...} from lines that start with
+    "tern COMMAND [SUBCOMMAND]"; "add|del" stands for both."""
+    found = set()
+    for entry in entries:
+        words = entry.split()
+        if len(words) < 2 or words[0] != "tern":
+            continue
+        command = words[1].rstrip(",")
+        subs = words[2].split("|") if len(words) > 2 and re.fullmatch(r"[a-z|]+", words[2]) \
+            else [""]
+        for sub in subs:
+            found.add(f"{command} {sub}".strip())
+    return found
+
+
+def test_tern_8_names_every_command(tern_bin):
+    """Every command and subcommand of `tern --help` is in tern(8)'s SYNOPSIS."""
+    usage = subprocess.run([tern_bin, "--help"], capture_output=True, text=True, timeout=30)
+    helped = {c for c in command_words(line.strip() for line in usage.stdout.splitlines())
+              if not c.startswith(("help", "version"))}
+    assert {"serve", "user add", "dkim keygen", "mailbox list", "msg envelope"} <= helped
+    man = (ROOT / "man/tern.8").read_text()
+    synopsis = man.split(".SH SYNOPSIS", 1)[1].split(".SH ", 1)[0]
+    entries, words = [], []
+    for line in synopsis.splitlines():
+        if line.startswith(".br") or line.startswith(".PP"):
+            entries.append(" ".join(words))
+            words = []
+        elif line.startswith("."):
+            macro, _, rest = line.partition(" ")
+            # .BR/.RB/.IR alternate fonts with no space between arguments
+            rest = rest.replace('"', "")
+            if macro in (".BR", ".RB", ".IR", ".RI"):
+                rest = "".join(rest.split())
+            words.append(rest.replace("\\-", "-"))
+    entries.append(" ".join(words))
+    missing = helped - command_words(entries)
+    assert not missing, f"commands missing from tern(8)'s SYNOPSIS: {sorted(missing)}"

@@ -5,6 +5,8 @@
  * it stats, opens for reading, and binds sockets for a moment.
  */
 #include "serve-check.h"
+#include "accounts.h"
+#include "arena.h"
 #include "cli.h"
 #include "dkim-keys.h"
 #include "privileges.h"
@@ -133,6 +135,48 @@ static void check_postmaster(struct check_ctx *ctx)
 	problem(ctx, true, NULL, 0, "postmaster is not set: mail to postmaster@ every local "
 		"domain and to root must reach a person (RFC 5321 4.5.1); set postmaster = "
 		"\"you@example.org\" (an account here, or an address elsewhere)");
+}
+
+/* --check: does the postmaster address lead to a mailbox yet? Mail to
+   postmaster@ and root would get 451 until it does (the server logs the
+   same at start). accounts.db is only read, never made or changed; one
+   that cannot be read is not looked into. */
+static void check_postmaster_mailbox(struct check_ctx *ctx)
+{
+	const struct tern_settings *set = ctx->set;
+	struct accounts *acc;
+	struct accounts_target *targets;
+	struct arena *arena;
+	const char *error, *domain;
+	unsigned int count, i;
+	bool leads_nowhere = false;
+
+	if (ctx->check->starting || set->dev || set->postmaster[0] == '\0' ||
+	    settings_key_failed(set, "postmaster") || settings_key_failed(set, "data_dir") ||
+	    settings_key_failed(set, "domains"))
+		return;
+	if (accounts_open_readonly(set->data_dir, set->domains, set->domains_count, &acc,
+				   &error) < 0) {
+		if (errno != ENOENT)
+			return;
+		/* no accounts yet: an address of a config domain has no mailbox */
+		domain = strrchr(set->postmaster, '@');
+		for (i = 0; domain != NULL && i < set->domains_count; i++) {
+			if (i_strcasecmp(domain + 1, set->domains[i]) == 0)
+				leads_nowhere = true;
+		}
+	} else {
+		accounts_set_system(acc, set->hostname, set->postmaster);
+		arena = arena_new(0);
+		leads_nowhere = accounts_resolve(acc, arena, set->postmaster, &targets, &count,
+						 &error) == 0;
+		arena_free(&arena);
+		accounts_close(&acc);
+	}
+	if (leads_nowhere)
+		problem(ctx, false, "postmaster", 0, "postmaster: %s has no mailbox yet: mail to "
+			"postmaster@ and root gets 451 until it does (tern user add %s, or tern "
+			"alias add %s SOMEONE)", set->postmaster, set->postmaster, set->postmaster);
 }
 
 /* May uid (with primary gid) pass through directory st? An
@@ -507,6 +551,7 @@ unsigned int serve_check_run(struct serve_check *check, const struct tern_settin
 	}
 	check_user(&ctx);
 	check_postmaster(&ctx);
+	check_postmaster_mailbox(&ctx);
 	check_data_dir(&ctx);
 	check_tls(&ctx);
 	check_psl(&ctx);

@@ -5,11 +5,14 @@
 #include "settings.h"
 #include "tern-limits.h"
 
+#include <errno.h>
 #include <pwd.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define ACCOUNTS_DB "accounts.db"
 #define ACCOUNTS_BUSY_TIMEOUT_MS 5000
@@ -59,6 +62,20 @@ static const char *set_error(struct accounts *acc, const char *fmt, ...)
 	return acc->error;
 }
 
+/* The config's local domains, lowercased copies. */
+static void set_config_domains(struct accounts *acc, const char *const *config_domains,
+			       size_t config_domains_count)
+{
+	size_t i;
+
+	acc->config_domains = i_malloc(sizeof(char *) * (config_domains_count + 1));
+	for (i = 0; i < config_domains_count; i++) {
+		acc->config_domains[i] = i_strdup(config_domains[i]);
+		i_str_lower(acc->config_domains[i]);
+	}
+	acc->config_domains_count = config_domains_count;
+}
+
 int accounts_open(const char *data_dir, const char *const *config_domains,
 		  size_t config_domains_count, struct accounts **acc_r, const char **error_r)
 {
@@ -92,12 +109,65 @@ int accounts_open(const char *data_dir, const char *const *config_domains,
 		}
 	}
 	free(path);
-	acc->config_domains = i_malloc(sizeof(char *) * (config_domains_count + 1));
-	for (i = 0; i < config_domains_count; i++) {
-		acc->config_domains[i] = i_strdup(config_domains[i]);
-		i_str_lower(acc->config_domains[i]);
+	set_config_domains(acc, config_domains, config_domains_count);
+	*acc_r = acc;
+	return 0;
+}
+
+int accounts_open_readonly(const char *data_dir, const char *const *config_domains,
+			   size_t config_domains_count, struct accounts **acc_r,
+			   const char **error_r)
+{
+	static char open_error[512];
+	struct accounts *acc;
+	struct stat st;
+	char *path, *wal, *uri;
+	bool immutable;
+
+	path = i_strdup_printf("%s/%s", data_dir, ACCOUNTS_DB);
+	if (stat(path, &st) < 0) {
+		int saved = errno;
+
+		snprintf(open_error, sizeof(open_error), "%s: %s", path, strerror(saved));
+		free(path);
+		*error_r = open_error;
+		errno = saved;
+		return -1;
 	}
-	acc->config_domains_count = config_domains_count;
+	/* a read-only connection to a WAL database makes -wal and -shm when
+	   they are missing (and leaves them): immutable reads the file alone,
+	   which is all there is when no -wal exists */
+	wal = i_strdup_printf("%s-wal", path);
+	immutable = access(wal, F_OK) < 0;
+	free(wal);
+	/* RFC 8089 file: URI; SQLite takes the path as written, but '?' and
+	   '#' would end it */
+	if (strpbrk(path, "?#%") != NULL) {
+		snprintf(open_error, sizeof(open_error), "%s: the path has a character "
+			 "a file: URI cannot hold", path);
+		free(path);
+		*error_r = open_error;
+		errno = EINVAL;
+		return -1;
+	}
+	uri = i_strdup_printf("file:%s?mode=ro%s", path, immutable ? "&immutable=1" : "");
+	acc = i_malloc(sizeof(*acc));
+	if (sqlite3_open_v2(uri, &acc->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI |
+			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(open_error, sizeof(open_error), "cannot open %s: %s", path,
+			 acc->db == NULL ? "out of memory" : sqlite3_errmsg(acc->db));
+		sqlite3_close(acc->db);
+		free(uri);
+		free(path);
+		free(acc);
+		*error_r = open_error;
+		errno = EIO;
+		return -1;
+	}
+	free(uri);
+	free(path);
+	sqlite3_busy_timeout(acc->db, ACCOUNTS_BUSY_TIMEOUT_MS);
+	set_config_domains(acc, config_domains, config_domains_count);
 	*acc_r = acc;
 	return 0;
 }

@@ -23,6 +23,15 @@ struct accounts;
 int accounts_open(const char *data_dir, const char *const *config_domains,
 		  size_t config_domains_count, struct accounts **acc_r, const char **error_r);
 void accounts_close(struct accounts **acc);
+/* Open an existing data_dir/accounts.db for reading only, creating and
+   changing nothing, not even SQLite's -wal and -shm files (for `tern serve
+   --check`). Without a -wal file (no writer since the last clean close)
+   the file is read as immutable; with one, read-only through it. A writer
+   at the same moment may be seen half-way: for checks and warnings only.
+   Returns 0, or -1 with *error_r (errno ENOENT when there is no file). */
+int accounts_open_readonly(const char *data_dir, const char *const *config_domains,
+			   size_t config_domains_count, struct accounts **acc_r,
+			   const char **error_r);
 
 /* The server's own addresses (RFC 5321 4.5.1): hostname is the machine's
    name (set->hostname), postmaster the administrator's address (the

@@ -310,6 +310,34 @@ def test_root_without_user_is_refused(tern_bin, tmp_path):
     assert b"running as root" in err
 
 
+def test_check_says_when_postmaster_has_no_mailbox(servers, tmp_path):
+    """--check warns while the postmaster address leads nowhere (mail to
+    postmaster@ would get 451), reading accounts.db without making or
+    changing a file, whether or not a server runs; a remote postmaster is
+    fine."""
+    srv = servers.make(users={ALICE: "pw"})
+
+    def check():
+        before = sorted(p.name for p in srv.data_dir.iterdir())
+        res = tern(srv.tern_bin, "serve", "-c", str(srv.config), "--check", cwd=tmp_path)
+        assert res.returncode == 0, res.stderr
+        assert sorted(p.name for p in srv.data_dir.iterdir()) == before
+        return res.stderr
+
+    warning = f"postmaster: {ADMIN} has no mailbox yet: mail to postmaster@ and root gets 451"
+    assert re.search(rf"tern\.toml:\d+: {re.escape(warning)}", check())
+    srv.add_user(ADMIN, "pw")
+    assert "postmaster:" not in check()
+    srv.start()                     # a server holds accounts.db (its -wal file)
+    srv.del_user(ADMIN)
+    assert warning in check()
+    srv.add_alias(ADMIN, ALICE)     # an alias to a mailbox is as good
+    assert "postmaster:" not in check()
+    # a postmaster elsewhere is that server's business
+    srv.config.write_text(srv.config.read_text().replace(ADMIN, "ops@remote.test"))
+    assert "postmaster:" not in check()
+
+
 def test_postmaster_must_be_set(tern_bin, tmp_path):
     conf = tmp_path / "c.toml"
     conf.write_text(f'data_dir = "{tmp_path}/data"\n' + ('user = "root"\n' if AS_ROOT else ""))

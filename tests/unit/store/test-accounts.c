@@ -9,6 +9,7 @@
 #include "accounts.h"
 #include "password.h"
 
+#include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -283,6 +284,49 @@ static int setup(void **state)
 	return 0;
 }
 
+static bool exists(const char *suffix)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/accounts.db%s", tmpdir, suffix);
+	return access(path, F_OK) == 0;
+}
+
+/* accounts_open_readonly() (tern serve --check) reads what is there and
+   makes nothing: no accounts.db, no -wal or -shm beside it. */
+static void test_open_readonly(void **state)
+{
+	struct accounts *acc, *ro;
+	struct arena *arena = arena_new(0);
+	struct accounts_target *targets;
+	unsigned int count;
+	const char *error;
+
+	/* no database: ENOENT */
+	assert_int_equal(accounts_open_readonly("/nonexistent-tern-dir", config_domains, 1, &ro,
+						&error), -1);
+	assert_int_equal(errno, ENOENT);
+	acc = open_acc();
+	assert_int_equal(accounts_user_add(acc, "ro@example.test", "pw", false, &error), 0);
+	/* a writer holds the database: read through its -wal */
+	assert_true(exists("-wal"));
+	assert_int_equal(accounts_open_readonly(tmpdir, config_domains, 1, &ro, &error), 0);
+	assert_int_equal(accounts_resolve(ro, arena, "ro@example.test", &targets, &count, &error), 1);
+	assert_int_equal(accounts_resolve(ro, arena, "nobody@example.test", &targets, &count,
+					  &error), 0);
+	assert_int_equal(accounts_user_add(ro, "no@example.test", "pw", false, &error), -1);
+	accounts_close(&ro);
+	accounts_close(&acc);
+	/* closed cleanly: no -wal, and reading makes none */
+	assert_false(exists("-wal"));
+	assert_int_equal(accounts_open_readonly(tmpdir, config_domains, 1, &ro, &error), 0);
+	assert_int_equal(accounts_resolve(ro, arena, "ro@example.test", &targets, &count, &error), 1);
+	accounts_close(&ro);
+	assert_false(exists("-wal"));
+	assert_false(exists("-shm"));
+	arena_free(&arena);
+}
+
 static int teardown(void **state)
 {
 	char cmd[256];
@@ -300,6 +344,7 @@ int main(void)
 		cmocka_unit_test(test_aliases),
 		cmocka_unit_test(test_alias_mistakes),
 		cmocka_unit_test(test_system_addresses),
+		cmocka_unit_test(test_open_readonly),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -9,8 +9,8 @@
  * (issue 9 "Checking and starting"), and all `tern serve --check` does:
  * the user to run as, the administrator's address, data_dir, the TLS
  * certificate and key, what sender authentication reads (the Public Suffix
- * List; DKIM keys of the local domains), the listeners (bound for a moment and let go), and
- * settings that are valid one by one but wrong together. Nothing is
+ * List; DKIM keys of the local domains), the listeners (bound for a moment
+ * and let go), and settings that are valid one by one but wrong together. Nothing is
  * created or changed: no directory, no file, no database.
  *
  * Every problem is one line, "FILE:LINE: text" when the config file gave

@@ -121,10 +121,13 @@ class StandIn:
     `tern serve` does (a stand-in server); without, it is an unrelated
     process whose pid a stale tern.pid happens to name."""
 
+    # os.write, not a file object: a handler that runs while the other one
+    # is inside a buffered write gets "reentrant call" (seen once in a full run)
     SCRIPT = ("import fcntl, os, signal, sys, time\n"
-              "log = open(sys.argv[1], 'a', buffering=1)\n"
+              "log = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND)\n"
               "for s in (signal.SIGUSR1, signal.SIGUSR2):\n"
-              "    signal.signal(s, lambda n, f: log.write(signal.Signals(n).name + '\\n'))\n"
+              "    signal.signal(s, lambda n, f:\n"
+              "                  os.write(log, signal.Signals(n).name.encode() + b'\\n'))\n"
               "if len(sys.argv) > 2:\n"
               "    fd = os.open(sys.argv[2], os.O_RDWR | os.O_CREAT, 0o644)\n"
               "    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"

@@ -312,9 +312,12 @@ static bool is_system_address(struct accounts *acc, const char *address, bool *a
 	if (!*at_host_r && i_strcasecmp(at + 1, acc->hostname) != 0)
 		return false;
 	/* the machine's own: root (cron), MAILER-DAEMON (bounces' From),
-	   and every Unix account (sendmail's senders) */
+	   noreply-dmarc (the default sender of DMARC reports: a report that
+	   bounces reaches the administrator, not a 550 of our own), and
+	   every Unix account (sendmail's senders) */
 	if ((len == 4 && i_strncasecmp(address, "root", 4) == 0) ||
-	    (len == 13 && i_strncasecmp(address, "mailer-daemon", 13) == 0))
+	    (len == 13 && i_strncasecmp(address, "mailer-daemon", 13) == 0) ||
+	    (len == 13 && i_strncasecmp(address, "noreply-dmarc", 13) == 0))
 		return true;
 	{
 		struct passwd pw, *res = NULL;

@@ -38,7 +38,8 @@ int accounts_open_readonly(const char *data_dir, const char *const *config_domai
    `postmaster` key; "" or NULL: none). Once set, unless an alias or an
    account says otherwise:
      - postmaster@ every local domain,
-     - postmaster, root and mailer-daemon at hostname, and the name of any
+     - postmaster, root, mailer-daemon and noreply-dmarc (the default
+       sender of DMARC reports) at hostname, and the name of any
        Unix account of this machine at hostname (cron's and sendmail's
        senders: root@, www-data@),
    lead to postmaster. An alias for such an address (root@hostname) sends

@@ -484,14 +484,16 @@ def test_alias_mistakes_are_refused(servers):
 def test_postmaster_of_every_domain_and_the_hostname(servers):
     """RFC 5321 4.5.1: postmaster at every local domain and at the server's
     own name, and root and MAILER-DAEMON at the hostname, reach the
-    administrator (the postmaster key)."""
+    administrator (the postmaster key); so does noreply-dmarc at the
+    hostname, the sender of DMARC reports, so that a report's bounce is not
+    refused by the server that sent the report."""
     srv = servers.make(users={ALICE: "pw", BOB: "pw"}, postmaster=BOB,
                        domains=("example.test", "second.test"))
     srv.add_domain("third.test")
     srv.start()
     rcpts = ["postmaster@example.test", "Postmaster@SECOND.test", "postmaster@third.test",
              f"postmaster@{HOSTNAME}", f"root@{HOSTNAME}", f"MAILER-DAEMON@{HOSTNAME}",
-             "Postmaster"]
+             f"noreply-dmarc@{HOSTNAME}", "Postmaster"]
     with srv.raw() as c:
         c.ehlo()
         for rcpt in rcpts:

@@ -238,6 +238,7 @@ static void test_system_addresses(void **state)
 	resolve(acc, arena, "POSTMASTER@mx.example.test", "L:alice@example.test ");
 	resolve(acc, arena, "root@mx.example.test", "L:alice@example.test ");
 	resolve(acc, arena, "MAILER-DAEMON@mx.example.test", "L:alice@example.test ");
+	resolve(acc, arena, "noreply-dmarc@mx.example.test", "L:alice@example.test ");
 	assert_true(accounts_address_is_local(acc, "root@mx.example.test"));
 	/* root is the machine's, not every domain's */
 	resolve(acc, arena, "root@example.test", "");

@@ -148,9 +148,17 @@ void i_str_lower(char *s)
 bool i_mem_has_8bit(const void *data, size_t len)
 {
 	const unsigned char *p = data;
-	size_t i;
+	size_t i = 0;
 
-	for (i = 0; i < len; i++) {
+	/* 32 bytes a step: a byte >= 0x80 is one with its top bit set */
+	for (; i + 32 <= len; i += 32) {
+		uint64_t w[4];
+
+		memcpy(w, p + i, sizeof(w));
+		if (((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ULL) != 0)
+			return true;
+	}
+	for (; i < len; i++) {
 		if (p[i] >= 0x80)
 			return true;
 	}

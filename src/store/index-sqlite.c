@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define COLUMN_SETS 32   /* every combination of enum index_columns */
 #define BUSY_TIMEOUT_MS 30000
 /* a small page cache per user (KiB): many users are open at once */
@@ -148,11 +148,13 @@ static const char *const schema_sql =
 	" body TEXT, body8 TEXT,"
 	" parts BLOB,"
 	" PRIMARY KEY (folder, uid));"
+	/* WITHOUT ROWID: a scan in UID order (header SEARCH over a folder)
+	   reads the blobs in key order, no rowid seek per row */
 	"CREATE TABLE headers ("
 	" folder INTEGER NOT NULL,"
 	" uid INTEGER NOT NULL,"
 	" header BLOB,"             /* NULL: too large to cache */
-	" PRIMARY KEY (folder, uid));"
+	" PRIMARY KEY (folder, uid)) WITHOUT ROWID;"
 	"CREATE TABLE expunged ("
 	" folder INTEGER NOT NULL,"
 	" uid INTEGER NOT NULL,"
@@ -165,6 +167,7 @@ struct sqlite_index {
 	sqlite3 *db;
 	sqlite3_stmt *stmts[ST_COUNT];
 	sqlite3_stmt *read_stmts[2][COLUMN_SETS];
+	sqlite3_stmt *header_range;      /* the headers of a UID range, in order */
 	bool corrupt;
 	bool in_transaction;
 	char error[256];
@@ -248,6 +251,7 @@ static void sqlite_close(struct mail_index *idx)
 		sqlite3_finalize(si->read_stmts[0][i]);
 		sqlite3_finalize(si->read_stmts[1][i]);
 	}
+	sqlite3_finalize(si->header_range);
 	sqlite3_close(si->db);
 	free(si);
 }
@@ -757,21 +761,72 @@ static int read_rows(struct sqlite_index *si, sqlite3_stmt *s, index_message_cb 
 	return 0;
 }
 
+/* A range read with headers: the messages (and cache) rows and the
+   headers rows of the same UID range are two scans in UID order merged
+   here, rather than one index seek into headers per message. */
+static int read_rows_with_headers(struct sqlite_index *si, sqlite3_stmt *s, sqlite3_stmt *h,
+				  index_message_cb *cb, void *context)
+{
+	struct index_message m;
+	struct index_cache c;
+	int rc, hrc = sqlite3_step(h);
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		read_message(s, &m);
+		if (sqlite3_column_count(s) > HOT_COUNT)
+			read_cache(s, &c);
+		else
+			memset(&c, 0, sizeof(c));
+		while (hrc == SQLITE_ROW && (uint32_t)sqlite3_column_int64(h, 0) < m.uid)
+			hrc = sqlite3_step(h);
+		if (hrc == SQLITE_ROW && (uint32_t)sqlite3_column_int64(h, 0) == m.uid &&
+		    sqlite3_column_type(h, 1) != SQLITE_NULL) {
+			c.header = sqlite3_column_blob(h, 1);
+			c.header_size = (size_t)sqlite3_column_bytes(h, 1);
+			if (c.header == NULL)
+				c.header = "";
+		}
+		if (cb(&m, &c, context) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE || (hrc != SQLITE_ROW && hrc != SQLITE_DONE))
+		return fail(si, "read");
+	return 0;
+}
+
 static int sqlite_messages_read(struct mail_index *idx, uint32_t folder, uint32_t first,
 				uint32_t last, unsigned int columns, unsigned int limit,
 				index_message_cb *cb, void *context)
 {
 	struct sqlite_index *si = SI(idx);
-	sqlite3_stmt *s = read_stmt(si, columns, false);
+	bool header = (columns & INDEX_COL_HEADER) != 0;
+	sqlite3_stmt *s = read_stmt(si, header ? columns & ~INDEX_COL_HEADER : columns, false);
 	int ret;
 
 	if (s == NULL)
 		return -1;
+	if (header && si->header_range == NULL &&
+	    sqlite3_prepare_v3(si->db, "SELECT uid, header FROM headers WHERE folder = ?1 AND "
+			       "uid >= ?2 AND uid <= ?3 ORDER BY uid", -1,
+			       SQLITE_PREPARE_PERSISTENT, &si->header_range, NULL) != SQLITE_OK) {
+		si->header_range = NULL;
+		return fail(si, "prepare read");
+	}
 	sqlite3_bind_int64(s, 1, folder);
 	sqlite3_bind_int64(s, 2, first);
 	sqlite3_bind_int64(s, 3, last);
 	sqlite3_bind_int64(s, 4, limit == 0 ? -1 : (int64_t)limit);
-	ret = read_rows(si, s, cb, context, NULL);
+	if (header) {
+		sqlite3_bind_int64(si->header_range, 1, folder);
+		sqlite3_bind_int64(si->header_range, 2, first);
+		sqlite3_bind_int64(si->header_range, 3, last);
+		ret = read_rows_with_headers(si, s, si->header_range, cb, context);
+		done(si->header_range);
+	} else {
+		ret = read_rows(si, s, cb, context, NULL);
+	}
 	done(s);
 	return ret;
 }
@@ -932,6 +987,7 @@ enum index_open_result index_sqlite_open(const char *dir, struct mail_index **id
 					 const char **error_r)
 {
 	static __thread char open_error[512];
+	char pragmas[160];
 	struct sqlite_index *si;
 	struct stat st;
 	char *path = i_strdup_printf("%s/%s", dir, INDEX_SQLITE_FILE);
@@ -955,8 +1011,9 @@ enum index_open_result index_sqlite_open(const char *dir, struct mail_index **id
 	   database fails here (SQLITE_NOTADB) */
 	if (sqlite3_exec(si->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK)
 		goto corrupt;
-	if (sqlite3_exec(si->db, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-"
-			 "512; PRAGMA temp_store=MEMORY", NULL, NULL, NULL) != SQLITE_OK)
+	snprintf(pragmas, sizeof(pragmas), "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-%d; "
+		 "PRAGMA temp_store=MEMORY", CACHE_KIB);
+	if (sqlite3_exec(si->db, pragmas, NULL, NULL, NULL) != SQLITE_OK)
 		goto corrupt;
 	if (sqlite3_prepare_v2(si->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
 		goto corrupt;

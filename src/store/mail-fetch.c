@@ -35,6 +35,9 @@ struct mail_fetch_iter {
 	unsigned int count, pos;
 	bool failed;
 	struct mail_error error;
+	/* store-internal: rows this says no to make no record (SEARCH) */
+	mail_fetch_skip_cb *skip;
+	void *skip_context;
 };
 
 struct mail_file {
@@ -118,6 +121,8 @@ static int batch_row_cb(const struct index_message *msg, const struct index_cach
 	if (ctx->next >= ctx->uid_count || ctx->uids[ctx->next] != msg->uid)
 		return 0;	/* not in the view (new to it) */
 	ctx->next++;
+	if (iter->skip != NULL && iter->skip(msg, cache, iter->skip_context))
+		return 0;
 	r = record_add(iter, msg->uid);
 	if (view_is_pending(iter->view, msg->uid)) {
 		r->expunged = true;
@@ -147,6 +152,12 @@ static int batch_row_cb(const struct index_message *msg, const struct index_cach
 		r->header = crlf_form(a, h, cache->header_size, &r->header_size);
 	}
 	return 0;
+}
+
+void mail_fetch_set_skip(struct mail_fetch_iter *iter, mail_fetch_skip_cb *skip, void *context)
+{
+	iter->skip = skip;
+	iter->skip_context = context;
 }
 
 struct mail_fetch_iter *mailbox_fetch_begin(struct mailbox_view *view,

@@ -52,6 +52,9 @@ struct search_ctx {
 	const char *all_text;          /* folded headers + body (TEXT) */
 	size_t all_text_len;
 	bool text_loaded;
+	/* plain HEADER criteria every match must meet (the root's AND) */
+	const struct snode *required[8];
+	unsigned int required_count;
 };
 
 /* ---- case folding (RFC 5051 i;unicode-casemap, simple mappings) ---- */
@@ -260,19 +263,28 @@ static bool raw_header_lacks(const unsigned char *h, size_t len, const char *nee
 {
 	unsigned char first = (unsigned char)needle[0];
 	unsigned char up = first >= 'a' && first <= 'z' ? (unsigned char)(first - 32) : first;
-	size_t i, j;
+	const unsigned char *lo, *hi, *p;
+	size_t room, j;
 
 	if (len < nlen)
 		return true;
-	for (i = 0; i < len; i++) {
-		if (h[i] >= 0x80 || (h[i] == '=' && i + 1 < len && h[i + 1] == '?'))
+	if (i_mem_has_8bit(h, len))
+		return false;
+	/* an encoded word: "=?" (found by its rarer second byte) */
+	for (p = memchr(h + 1, '?', len - 1); p != NULL;
+	     p = memchr(p + 1, '?', len - (size_t)(p + 1 - h))) {
+		if (p[-1] == '=')
 			return false;
 	}
-	for (i = 0; i + nlen <= len; i++) {
-		if (h[i] != first && h[i] != up)
-			continue;
+	/* candidates: the needle's first letter in either case, found by
+	   memchr (the library's vectorised scan), the rest compared folded */
+	room = len - nlen + 1;
+	lo = memchr(h, first, room);
+	hi = up == first ? NULL : memchr(h, up, room);
+	while (lo != NULL || hi != NULL) {
+		p = lo == NULL ? hi : hi == NULL ? lo : lo < hi ? lo : hi;
 		for (j = 1; j < nlen; j++) {
-			unsigned char c = h[i + j];
+			unsigned char c = p[j];
 
 			if (c >= 'A' && c <= 'Z')
 				c += 32;
@@ -281,6 +293,10 @@ static bool raw_header_lacks(const unsigned char *h, size_t len, const char *nee
 		}
 		if (j == nlen)
 			return false;
+		if (p == lo)
+			lo = memchr(p + 1, first, room - (size_t)(p + 1 - h));
+		else
+			hi = memchr(p + 1, up, room - (size_t)(p + 1 - h));
 	}
 	return true;
 }
@@ -533,6 +549,40 @@ static int load_text(struct search_ctx *ctx, struct mailbox_view *view)
 	return ret;
 }
 
+/* The plain HEADER nodes that a match must satisfy: n itself, or the
+   children of an AND, recursively. */
+static void collect_required(struct search_ctx *ctx, const struct snode *n)
+{
+	const struct snode *c;
+
+	if (n->type == MAIL_SEARCH_HEADER && n->plain) {
+		if (ctx->required_count < N_ELEMENTS(ctx->required))
+			ctx->required[ctx->required_count++] = n;
+	} else if (n->type == MAIL_SEARCH_AND) {
+		for (c = n->child; c != NULL; c = c->next)
+			collect_required(ctx, c);
+	}
+}
+
+/* mail_fetch_skip_cb: a row whose cached header lacks a required needle
+   cannot match; no record is made for it. */
+static bool search_skip(const struct index_message *msg, const struct index_cache *cache,
+			void *context)
+{
+	const struct search_ctx *ctx = context;
+	unsigned int i;
+
+	(void)msg;
+	if (cache->header == NULL)
+		return false;
+	for (i = 0; i < ctx->required_count; i++) {
+		if (raw_header_lacks(cache->header, cache->header_size,
+				     ctx->required[i]->str, ctx->required[i]->str_len))
+			return true;
+	}
+	return false;
+}
+
 int mailbox_search(struct mailbox_view *view, const struct mail_search_arg *args,
 		   struct arena *arena, uint32_t **uids_r, unsigned int *count_r,
 		   uint64_t *highest_modseq_r, struct mail_error *error_r)
@@ -563,6 +613,9 @@ int mailbox_search(struct mailbox_view *view, const struct mail_search_arg *args
 	uids = arena_new_array(arena, uint32_t, alloc);
 	ctx.msg_arena = arena_new(0);
 	iter = mailbox_fetch_begin(view, NULL, 0, fields, 0);
+	collect_required(&ctx, root);
+	if (ctx.required_count > 0)
+		mail_fetch_set_skip(iter, search_skip, &ctx);
 	while (mailbox_fetch_next(iter, &rec)) {
 		enum tri t;
 

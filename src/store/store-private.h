@@ -229,6 +229,15 @@ int message_file_set_flags(struct arena *arena, const char *cur_dir, const char 
 			   uint32_t uid, unsigned int flags, uint32_t keywords,
 			   const char **new_name_r, struct mail_error *error);
 
+/* ---- fetching (mail-fetch.c) ---- */
+/* Asked for every row of a fetch iterator before its record is made,
+   with the row as the index holds it (valid during the call only): true
+   makes no record for it, as if the fetch had not named it. SEARCH
+   decides most messages here, without copying them. */
+typedef bool mail_fetch_skip_cb(const struct index_message *msg,
+				const struct index_cache *cache, void *context);
+void mail_fetch_set_skip(struct mail_fetch_iter *iter, mail_fetch_skip_cb *skip, void *context);
+
 /* ---- views (mailbox-view.c) ---- */
 bool view_is_pending(const struct mailbox_view *view, uint32_t uid);
 /* Record the view's own change at modseq (see view_own_change). */

@@ -305,3 +305,23 @@ def test_body_search_includes_part_headers(backend):
     assert sorted(c.ok("SEARCH TEXT attachment").search()) == [1]
     assert sorted(c.ok("SEARCH BODY alternative").search()) == [1]
     c.logout()
+
+
+def test_encoded_word_that_decodes_to_ascii(acct):
+    """A needle found only after RFC 2047 decoding ("hidden_word" is
+    "hidden=5Fword" in the raw header): the raw-header shortcut must not
+    decide such a message, alone or inside AND, NOT and OR."""
+    c = acct.login()
+    c.ok("CREATE EncodedAscii")
+    data = (b"From: plain@example.test\r\nTo: alice@example.test\r\n"
+            b"Subject: =?us-ascii?q?hidden=5Fword_here?=\r\n"
+            b"Date: Wed, 01 Apr 2026 12:00:00 +0000\r\n\r\nbody\r\n")
+    c.ok("APPEND EncodedAscii ", Literal(data))
+    c.select("EncodedAscii")
+    assert search(c, "SUBJECT hidden_word") == [1]
+    assert search(c, "FROM plain SUBJECT hidden_word") == [1]
+    assert search(c, "SUBJECT hidden_word FROM nobody") == []
+    assert search(c, "NOT SUBJECT hidden_word") == []
+    assert search(c, "OR SUBJECT hidden_word FROM nobody") == [1]
+    assert search(c, "SUBJECT hidden=5Fword") == []
+    c.logout()
